@@ -1,0 +1,52 @@
+# The same commands locally and in CI. Everything installs into .venv (Python 3.11).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+API_PORT ?= 8000
+DEMO_PORT ?= 7860
+
+.PHONY: run test api demo install install-dev services lint train lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.serve: requirements.txt requirements-demo.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-demo.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.serve requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.serve
+install-dev: $(VENV)/.dev
+
+## run: the API with the bundled models and SQLite on :$(API_PORT), and the demo beside it on :$(DEMO_PORT)
+run: install
+	API_PORT=$(API_PORT) DEMO_PORT=$(DEMO_PORT) PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run_local.sh
+
+## api: only the API (python -m api), configured from the environment
+api: install
+	PORT=$(API_PORT) $(BIN)/python -m api
+
+## test: the whole suite, with PostgreSQL and Redis provisioned first
+test: install-dev services
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+services:
+	scripts/services.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+## train: rebuild the example bundles in models/ from packaged real data
+train: install-dev
+	$(BIN)/python scripts/train_examples.py
+
+lock:
+	scripts/lock.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache freeport.db artifacts

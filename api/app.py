@@ -1,0 +1,82 @@
+"""The application factory: settings in, a FastAPI app out. Nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import FastAPI
+
+from api.database import create_db_engine
+from api.handlers import install_error_handlers
+from api.predlog import PredictionLog
+from api.registry import Registry
+from api.request_id import RequestIdMiddleware
+from api.routes import health, models
+from api.routes.predict import build_predict_router
+from api.settings import Settings
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("freeport")
+
+
+def _describe_service(registry: Registry) -> str:
+    lines = [
+        "Predictions from scikit-learn models, one typed endpoint per model. "
+        "Each field lists its type, training range or categories; every example works when sent.",
+        "",
+    ]
+    for entry in registry:
+        if entry.card:
+            lines.append(f"- **{entry.name}** — {entry.card.title} ({entry.card.task})")
+        else:
+            lines.append(f"- **{entry.name}** — unavailable: {entry.error}")
+    return "\n".join(lines)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service: read model cards, wire routes; models load in the lifespan."""
+    settings = settings or Settings()
+    registry = Registry.discover(
+        settings.models_dir, tolerance=settings.range_tolerance, max_batch_rows=settings.max_batch_rows
+    )
+    prediction_log = PredictionLog(
+        partial(
+            create_db_engine,
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout,
+        ),
+        queue_size=settings.predlog_queue_size,
+        batch_size=settings.predlog_batch_size,
+        flush_seconds=settings.predlog_flush_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry.load_all(allow_version_mismatch=settings.allow_version_mismatch)
+        prediction_log.start()
+        try:
+            yield
+        finally:
+            prediction_log.stop()
+
+    app = FastAPI(
+        title="freeport",
+        summary="scikit-learn models as a typed, documented API.",
+        description=_describe_service(registry),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.prediction_log = prediction_log
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    app.include_router(models.router)
+    app.include_router(build_predict_router(registry))
+    return app

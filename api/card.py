@@ -1,0 +1,105 @@
+"""The model card: the one contract between a saved bundle and everything that serves it.
+
+``card.json`` is written by :func:`api.bundle.save_bundle` (inferred from the
+estimator and its training data, never by hand) and read here at start-up. The
+API's request and response schemas, the /docs examples, the demo's form and
+the tests are all derived from it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from api.errors import BundleError
+
+__all__ = ["CARD_FILE", "ArtifactInfo", "FeatureSpec", "ModelCard", "read_card"]
+
+CARD_FILE = "card.json"
+
+FeatureType = Literal["number", "integer", "category", "boolean"]
+Task = Literal["classification", "regression"]
+
+
+class FeatureSpec(BaseModel):
+    """One input column, as observed in the training frame."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    type: FeatureType
+    description: str = ""
+    minimum: float | None = Field(None, description="Smallest value seen in training.")
+    maximum: float | None = Field(None, description="Largest value seen in training.")
+    categories: list[str] | None = Field(None, description="Values seen in training.")
+    nullable: bool = Field(False, description="Missing values occurred in training.")
+    default: Any = Field(None, description="Median (numbers) or mode (categories).")
+
+
+class ArtifactInfo(BaseModel):
+    """The serialised estimator's file, checked before it is unpickled."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    format: Literal["joblib"] = "joblib"
+    sha256: str
+    size_bytes: int
+
+
+class ModelCard(BaseModel):
+    """Everything known about one model bundle."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    title: str
+    description: str = ""
+    version: str
+    task: Task
+    target: str
+    classes: list[str] | None = Field(None, description="Class labels, for classifiers.")
+    estimator: str = Field(description="The estimator's class, e.g. `Pipeline(…)`.")
+    features: list[FeatureSpec] = Field(description="In the estimator's feature_names_in_ order.")
+    metrics: dict[str, float] = Field(default_factory=dict, description="On held-out data.")
+    metrics_rows: int | None = Field(None, description="Held-out rows behind the metrics.")
+    training_rows: int
+    examples: list[dict[str, Any]] = Field(default_factory=list, description="Real rows.")
+    versions: dict[str, str] = Field(description="Python and library versions at save time.")
+    artifact: ArtifactInfo
+    created_at: str
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+
+def read_card(bundle_dir: Path) -> ModelCard:
+    """Read and check ``bundle_dir/card.json``; BundleError says what is wrong."""
+    path = bundle_dir / CARD_FILE
+    if not path.is_file():
+        raise BundleError(
+            f"{path} is missing: every folder in the models directory needs the "
+            "card.json written by save_bundle(). Re-save the model with "
+            "`python -m api.bundle` or remove the folder."
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path} is not valid JSON ({exc}); re-save the bundle.") from exc
+    try:
+        card = ModelCard.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'card'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise BundleError(f"{path} does not follow the card format ({problems}); re-save the bundle.") from exc
+    if card.name != bundle_dir.name:
+        raise BundleError(
+            f"{path} names the model {card.name!r} but its folder is {bundle_dir.name!r}; "
+            "rename the folder or re-save the bundle under that name."
+        )
+    return card

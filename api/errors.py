@@ -1,0 +1,101 @@
+"""Errors freeport raises on purpose, and the one JSON shape they take over HTTP.
+
+    FreeportError                 anything freeport refuses, with a hint to fix it
+    ├── BundleError               a bundle on disk cannot be served
+    ├── ModelNotFoundError        no model by that name (404)
+    ├── ModelUnavailableError     the model exists but failed to load (503)
+    ├── InvalidInputError         the request's data breaks the model's schema (422)
+    └── UnsupportedMediaTypeError the body is not JSON (415)
+
+Every error response, 4xx or 5xx, has the body ``ErrorBody``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "BundleError",
+    "ErrorBody",
+    "ErrorDetail",
+    "FreeportError",
+    "InvalidInputError",
+    "ModelNotFoundError",
+    "ModelUnavailableError",
+    "UnsupportedMediaTypeError",
+    "closest",
+]
+
+
+class ErrorDetail(BaseModel):
+    """One thing wrong with a request: where, what, and how to fix it."""
+
+    field: str | None = Field(None, description="Dotted path of the field, e.g. `rows.3.carrier`.")
+    message: str
+    hint: str | None = Field(None, description="A likely fix, e.g. the closest valid name.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str = Field(description="Machine-readable code, e.g. `invalid_input`.")
+    message: str = Field(description="What went wrong, for a person.")
+    details: list[ErrorDetail] = Field(default_factory=list)
+    request_id: str | None = None
+
+
+class FreeportError(Exception):
+    """Something freeport refuses to do, with a message that says how to fix it."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, details: Iterable[ErrorDetail] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+
+
+class BundleError(FreeportError):
+    """A model bundle on disk is missing, corrupt or incompatible."""
+
+    status_code = 503
+    code = "bundle_error"
+
+
+class ModelNotFoundError(FreeportError):
+    """No model is registered under the requested name."""
+
+    status_code = 404
+    code = "model_not_found"
+
+
+class ModelUnavailableError(FreeportError):
+    """The model is known but could not be loaded, so it cannot predict."""
+
+    status_code = 503
+    code = "model_unavailable"
+
+
+class InvalidInputError(FreeportError):
+    """The request's data does not fit the model's schema."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
+class UnsupportedMediaTypeError(FreeportError):
+    """The request body is not declared as JSON."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``word`` (case-insensitive), or None when none is close."""
+    by_lower = {c.lower(): c for c in choices}
+    match = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.5)
+    return by_lower[match[0]] if match else None

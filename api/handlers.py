@@ -1,0 +1,100 @@
+"""Map every failure to one JSON shape (ErrorBody): freeport's own errors,
+validation errors, unknown routes, and anything unexpected (as a 500 without
+a traceback; the traceback goes to the log with the request id)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.errors import ErrorBody, ErrorDetail, FreeportError, InvalidInputError, closest
+
+__all__ = ["install_error_handlers", "validation_details"]
+
+logger = logging.getLogger("freeport.errors")
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def _respond(request: Request, status: int, code: str, message: str, details=(), headers=None) -> JSONResponse:
+    body = ErrorBody(
+        error=code,
+        message=message,
+        details=list(details),
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] == "body" else [str(p) for p in loc]
+    return ".".join(parts) or None
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[ErrorDetail]:
+    """Turn pydantic's errors into ErrorDetails that say how to fix each field."""
+    missing = {tuple(e["loc"][:-1]): [] for e in errors}
+    for error in errors:
+        if error["type"] == "missing":
+            missing[tuple(error["loc"][:-1])].append(str(error["loc"][-1]))
+    details = []
+    for error in errors:
+        kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx") or {}
+        field, message, hint = _field_path(loc), error["msg"], ctx.get("hint")
+        if kind == "json_invalid":
+            field = None
+            message = f"the body is not valid JSON ({ctx.get('error', 'parse error')})"
+            hint = "send a JSON object such as the example in /docs"
+        elif kind == "missing":
+            message = "this field is required"
+            if loc == ("body",):
+                field, message = None, "the request has no JSON body"
+                hint = "send a JSON object such as the example in /docs"
+        elif kind == "extra_forbidden":
+            message = "unknown field"
+            suggestion = closest(str(loc[-1]), missing.get(loc[:-1], []))
+            hint = f"did you mean '{suggestion}'?" if suggestion else "remove it; /docs lists the fields"
+        elif kind in ("too_short", "too_long") and loc[-1:] == ("rows",):
+            size = ctx.get("actual_length")
+            limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+            message = "the batch is empty" if kind == "too_short" else f"the batch has {size} rows; the limit is {limit}"
+            hint = "send at least one row" if kind == "too_short" else f"split it into batches of at most {limit} rows"
+        elif kind == "model_attributes_type" and loc == ("body",):
+            field, message = None, "the body must be a JSON object"
+        details.append(ErrorDetail(field=field, message=message, hint=hint))
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error response the ErrorBody shape."""
+
+    @app.exception_handler(FreeportError)
+    async def _freeport(request: Request, exc: FreeportError) -> JSONResponse:
+        headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+        return _respond(request, exc.status_code, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = validation_details(list(exc.errors()))
+        fields = [d.field for d in details if d.field]
+        message = f"invalid input: {', '.join(fields)}" if fields else details[0].message if details else "invalid input"
+        return _respond(request, 422, InvalidInputError.code, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = f"nothing at {request.url.path}; GET /models lists the models, /docs the endpoints"
+        return _respond(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = request.scope.get("state", {}).get("request_id")
+        logger.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, rid)
+        return _respond(request, 500, "internal_error", f"an unexpected error occurred; quote request id {rid}")

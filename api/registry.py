@@ -1,0 +1,117 @@
+"""The models this process serves: cards read first (cheap), estimators loaded once.
+
+Reading cards and building schemas happens in ``create_app`` so routes and
+/docs exist before anything heavy runs; unpickling happens in the lifespan.
+A bundle that fails either step is kept as a failed entry: it is reported by
+/ready, /models and the log, and every other model keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from api.bundle import load_estimator
+from api.card import ModelCard, read_card
+from api.errors import BundleError, ModelNotFoundError, ModelUnavailableError, closest
+from api.predictor import Predictor
+from api.schemas import ModelSchemas, build_schemas
+
+__all__ = ["ModelEntry", "Registry"]
+
+logger = logging.getLogger("freeport.registry")
+
+State = Literal["pending", "ready", "failed"]
+
+
+@dataclass
+class ModelEntry:
+    """One bundle folder and how far it got: pending → ready, or failed with a reason."""
+
+    name: str
+    path: Path
+    card: ModelCard | None = None
+    schemas: ModelSchemas | None = None
+    predictor: Predictor | None = None
+    state: State = "pending"
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    load_seconds: float | None = None
+
+    def fail(self, reason: str) -> None:
+        self.state, self.error = "failed", reason
+        logger.error("model %s cannot be served: %s", self.name, reason)
+
+
+class Registry:
+    """Every bundle found in the models directory, by name."""
+
+    def __init__(self, entries: list[ModelEntry], models_dir: Path) -> None:
+        self._entries = {entry.name: entry for entry in entries}
+        self.models_dir = models_dir
+
+    @classmethod
+    def discover(cls, models_dir: Path, *, tolerance: float, max_batch_rows: int) -> Registry:
+        """Read every ``models_dir/*/card.json`` and build its schemas; load nothing yet."""
+        entries = []
+        folders = sorted(p for p in models_dir.iterdir() if p.is_dir()) if models_dir.is_dir() else []
+        if not models_dir.is_dir():
+            logger.warning("models directory %s does not exist: no model will be served", models_dir)
+        for folder in folders:
+            if folder.name.startswith((".", "_")):
+                continue
+            entry = ModelEntry(name=folder.name, path=folder)
+            try:
+                entry.card = read_card(folder)
+                entry.schemas = build_schemas(entry.card, tolerance=tolerance, max_batch_rows=max_batch_rows)
+            except BundleError as exc:
+                entry.fail(exc.message)
+            entries.append(entry)
+        return cls(entries, models_dir)
+
+    def load_all(self, *, allow_version_mismatch: bool) -> None:
+        """Unpickle every pending bundle, each on its own: one failure stops no other."""
+        for entry in self._entries.values():
+            if entry.state != "pending":
+                continue
+            started = time.perf_counter()
+            try:
+                estimator, entry.notes = load_estimator(
+                    entry.path, entry.card, allow_version_mismatch=allow_version_mismatch
+                )
+                entry.predictor = Predictor(entry.card, estimator)
+            except BundleError as exc:
+                entry.fail(exc.message)
+                continue
+            entry.load_seconds = time.perf_counter() - started
+            entry.state = "ready"
+            for note in entry.notes:
+                logger.warning("model %s: %s", entry.name, note)
+            logger.info("model %s %s loaded in %.2f s", entry.name, entry.card.version, entry.load_seconds)
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, name: str) -> ModelEntry:
+        """The entry called ``name``; ModelNotFoundError suggests the closest name."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            suggestion = closest(name, self._entries)
+            hint = f"did you mean '{suggestion}'?" if suggestion else "GET /models lists the models served"
+            raise ModelNotFoundError(f"no model is called '{name}'; {hint}") from None
+
+    def predictor(self, name: str) -> Predictor:
+        """The ready predictor for ``name``, or an error saying why there is none."""
+        entry = self.get(name)
+        if entry.state == "ready":
+            return entry.predictor
+        if entry.state == "pending":
+            raise ModelUnavailableError(f"model '{name}' is still loading; retry in a few seconds")
+        raise ModelUnavailableError(f"model '{name}' failed to load: {entry.error}")

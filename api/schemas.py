@@ -1,0 +1,162 @@
+"""Per-model request and response schemas, generated from the model card.
+
+This is the only place a model's fields turn into types: /docs, validation
+errors and responses all follow from what is built here. Each JSON property
+keeps the feature's own name (as an alias) whatever characters it holds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
+
+from api.card import FeatureSpec, ModelCard
+from api.errors import closest
+
+__all__ = ["ModelSchemas", "build_schemas", "pascal_case"]
+
+
+def pascal_case(name: str) -> str:
+    """``flight-delay`` → ``FlightDelay``: the prefix of a model's schema names."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+@dataclass(frozen=True)
+class ModelSchemas:
+    """The pydantic classes one model's endpoints take and return."""
+
+    features: type[BaseModel]
+    batch: type[BaseModel]
+    prediction: type[BaseModel]
+    batch_prediction: type[BaseModel]
+
+
+def _range_checker(spec: FeatureSpec, low: float, high: float):
+    seen = f"{spec.minimum:g} to {spec.maximum:g}"
+    accepted = "" if (low, high) == (spec.minimum, spec.maximum) else f"; up to {low:g} to {high:g} is accepted"
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "out_of_range",
+                "{value} is outside the range this model was trained on ({seen}){accepted}",
+                {"value": value, "seen": seen, "accepted": accepted, "hint": f"send a value from {low:g} to {high:g}"},
+            )
+        return value
+
+    return check
+
+
+def _category_checker(spec: FeatureSpec):
+    known = frozenset(spec.categories or ())
+
+    def check(value: str) -> str:
+        if value not in known:
+            suggestion = closest(value, known)
+            raise PydanticCustomError(
+                "unknown_category",
+                "'{value}' is not a category this model was trained on",
+                {"value": value, "hint": f"did you mean '{suggestion}'?" if suggestion else None},
+            )
+        return value
+
+    return check
+
+
+def _describe(spec: FeatureSpec) -> str:
+    text = spec.description.rstrip(".")
+    if spec.type in ("number", "integer"):
+        seen = f"Seen in training: {spec.minimum:g} to {spec.maximum:g}"
+    elif spec.type == "category":
+        seen = f"One of {len(spec.categories or [])} categories"
+    else:
+        seen = "true or false"
+    missing = "; null when unknown" if spec.nullable else ""
+    return f"{text + '. ' if text else ''}{seen}{missing}."
+
+
+def _annotation(spec: FeatureSpec, tolerance: float) -> Any:
+    schema_extra: dict[str, Any] = {}
+    if spec.type in ("number", "integer"):
+        margin = (spec.maximum - spec.minimum) * tolerance
+        low, high = spec.minimum - margin, spec.maximum + margin
+        if spec.type == "integer":  # round inwards: a tolerance never admits a new whole value by accident
+            low, high = math.ceil(low), math.floor(high)
+        schema_extra = {"minimum": low, "maximum": high}
+        check = AfterValidator(_range_checker(spec, low, high))
+        if spec.type == "number":
+            annotation: Any = Annotated[float, Field(allow_inf_nan=False), check]
+        else:
+            annotation = Annotated[int, check]
+    elif spec.type == "category":
+        schema_extra = {"enum": spec.categories}
+        annotation = Annotated[str, AfterValidator(_category_checker(spec))]
+    else:
+        annotation = bool
+    return (Optional[annotation] if spec.nullable else annotation), schema_extra  # noqa: UP045 -- runtime-built type
+
+
+def _features_model(card: ModelCard, prefix: str, tolerance: float) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for index, spec in enumerate(card.features):
+        annotation, schema_extra = _annotation(spec, tolerance)
+        # Python names are positional so any column name (spaces, `copy`, `json`) is safe;
+        # the alias is what clients see and send.
+        fields[f"f{index}"] = (
+            annotation,
+            Field(
+                alias=spec.name,
+                description=_describe(spec),
+                examples=[spec.default],
+                json_schema_extra=schema_extra,
+            ),
+        )
+    return create_model(
+        f"{prefix}Features",
+        __config__=ConfigDict(
+            extra="forbid",
+            populate_by_name=False,
+            json_schema_extra={"examples": card.examples[:1]},
+        ),
+        __doc__=f"One row of input for `{card.name}`: {card.title}.",
+        **fields,
+    )
+
+
+def build_schemas(card: ModelCard, *, tolerance: float, max_batch_rows: int) -> ModelSchemas:
+    """Request and response classes for one model, named ``<Model>Features`` etc."""
+    prefix = pascal_case(card.name)
+    features = _features_model(card, prefix, tolerance)
+    batch = create_model(
+        f"{prefix}Batch",
+        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rows": card.examples}]}),
+        __doc__=f"Up to {max_batch_rows} rows for `{card.name}`.",
+        rows=(list[features], Field(min_length=1, max_length=max_batch_rows)),
+    )
+    if card.task == "classification":
+        label: Any = Literal[tuple(card.classes or ())]
+        outcome_fields: dict[str, Any] = {
+            "prediction": (label, Field(description=f"The most likely class of `{card.target}`.")),
+            "probabilities": (
+                dict[str, float],
+                Field(description=f"Probability of each class: {', '.join(card.classes or ())}."),
+            ),
+        }
+    else:
+        outcome_fields = {"prediction": (float, Field(description=f"The predicted `{card.target}`."))}
+    identity: dict[str, Any] = {
+        "model": (str, Field(description="The model's name.")),
+        "version": (str, Field(description="The model's version, from its card.")),
+        "request_id": (str, Field(description="Also in the X-Request-ID header; quote it in bug reports.")),
+    }
+    outcome = create_model(f"{prefix}Outcome", **outcome_fields)
+    prediction = create_model(f"{prefix}Prediction", **identity, **outcome_fields)
+    batch_prediction = create_model(
+        f"{prefix}BatchPrediction", **identity, predictions=(list[outcome], Field(description="One per row, in order."))
+    )
+    return ModelSchemas(features, batch, prediction, batch_prediction)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make run`: the API (bundled models, SQLite) and the demo beside it, stopped together by Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+API_PORT=${API_PORT:-8000}
+DEMO_PORT=${DEMO_PORT:-7860}
+
+PORT=$API_PORT HOST=${HOST:-127.0.0.1} python -m api &
+api_pid=$!
+trap 'kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null' EXIT INT TERM
+
+echo "API:  http://127.0.0.1:$API_PORT/docs"
+echo "Demo: http://127.0.0.1:$DEMO_PORT  (it waits for the API to finish loading)"
+API_URL="http://127.0.0.1:$API_PORT" GRADIO_SERVER_PORT=$DEMO_PORT python -m demo_app
