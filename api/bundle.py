@@ -209,7 +209,8 @@ def _save_from_files(args: argparse.Namespace) -> None:
         title=args.title,
         description=args.description or "",
     )
-    print(f"saved {Path(args.models_dir) / card.name} ({card.task}, {len(card.features)} features, metrics {card.metrics})")
+    where = Path(args.models_dir) / card.name
+    print(f"saved {where} ({card.task}, {len(card.features)} features, metrics {card.metrics})")
 
 
 def _check_all(args: argparse.Namespace) -> int:

@@ -62,8 +62,11 @@ def validation_details(errors: list[dict[str, Any]]) -> list[ErrorDetail]:
         elif kind in ("too_short", "too_long") and loc[-1:] == ("rows",):
             size = ctx.get("actual_length")
             limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
-            message = "the batch is empty" if kind == "too_short" else f"the batch has {size} rows; the limit is {limit}"
-            hint = "send at least one row" if kind == "too_short" else f"split it into batches of at most {limit} rows"
+            if kind == "too_short":
+                message, hint = "the batch is empty", "send at least one row"
+            else:
+                message = f"the batch has {size} rows; the limit is {limit}"
+                hint = f"split it into batches of at most {limit} rows"
         elif kind == "model_attributes_type" and loc == ("body",):
             field, message = None, "the body must be a JSON object"
         details.append(ErrorDetail(field=field, message=message, hint=hint))
@@ -82,7 +85,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = validation_details(list(exc.errors()))
         fields = [d.field for d in details if d.field]
-        message = f"invalid input: {', '.join(fields)}" if fields else details[0].message if details else "invalid input"
+        message = f"invalid input: {', '.join(fields)}" if fields else details[0].message
         return _respond(request, 422, InvalidInputError.code, message, details)
 
     @app.exception_handler(StarletteHTTPException)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
 from api.card import FeatureSpec, ModelCard
@@ -81,30 +81,31 @@ def _describe(spec: FeatureSpec) -> str:
 
 
 def _annotation(spec: FeatureSpec, tolerance: float) -> Any:
-    schema_extra: dict[str, Any] = {}
+    """The type of one field: validated as the card says, documented with its bounds or categories."""
     if spec.type in ("number", "integer"):
         margin = (spec.maximum - spec.minimum) * tolerance
         low, high = spec.minimum - margin, spec.maximum + margin
         if spec.type == "integer":  # round inwards: a tolerance never admits a new whole value by accident
             low, high = math.ceil(low), math.floor(high)
-        schema_extra = {"minimum": low, "maximum": high}
+        documented = WithJsonSchema({"type": spec.type, "minimum": low, "maximum": high})
         check = AfterValidator(_range_checker(spec, low, high))
         if spec.type == "number":
-            annotation: Any = Annotated[float, Field(allow_inf_nan=False), check]
+            annotation: Any = Annotated[float, Field(allow_inf_nan=False), check, documented]
         else:
-            annotation = Annotated[int, check]
+            annotation = Annotated[int, check, documented]
     elif spec.type == "category":
-        schema_extra = {"enum": spec.categories}
-        annotation = Annotated[str, AfterValidator(_category_checker(spec))]
+        documented = WithJsonSchema({"type": "string", "enum": spec.categories})
+        annotation = Annotated[str, AfterValidator(_category_checker(spec)), documented]
     else:
         annotation = bool
-    return (Optional[annotation] if spec.nullable else annotation), schema_extra  # noqa: UP045 -- runtime-built type
+    # The schema sits on the inner type, so `null` stays valid beside it for nullable fields.
+    return Optional[annotation] if spec.nullable else annotation  # noqa: UP045 -- a type built at run time
 
 
 def _features_model(card: ModelCard, prefix: str, tolerance: float) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for index, spec in enumerate(card.features):
-        annotation, schema_extra = _annotation(spec, tolerance)
+        annotation = _annotation(spec, tolerance)
         # Python names are positional so any column name (spaces, `copy`, `json`) is safe;
         # the alias is what clients see and send.
         fields[f"f{index}"] = (
@@ -113,7 +114,6 @@ def _features_model(card: ModelCard, prefix: str, tolerance: float) -> type[Base
                 alias=spec.name,
                 description=_describe(spec),
                 examples=[spec.default],
-                json_schema_extra=schema_extra,
             ),
         )
     return create_model(

@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from api.bundle import save_bundle  # noqa: E402 -- after making the repo importable
+from api.bundle import save_bundle
 
 SEED = 42
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -54,10 +54,11 @@ def flight_delay() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
             "distance": flown["distance"].astype("int64"),
         }
     )
+    categorical = ["carrier", "origin", "dest", "day_of_week"]
     target = pd.Series(np.where(flown["arr_delay"] >= 15, "late", "on time"), name="arrival")
     model = Pipeline(
         [
-            ("prepare", ColumnTransformer([_one_hot(["carrier", "origin", "dest", "day_of_week"])], remainder="passthrough")),
+            ("prepare", ColumnTransformer([_one_hot(categorical)], remainder="passthrough")),
             ("classify", HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=SEED)),
         ]
     )

@@ -72,6 +72,7 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
     card, schemas = entry.card, entry.schemas
     name, version = card.name, card.version
     Features, Batch = schemas.features, schemas.batch  # noqa: N806 -- classes built at run time
+    batch_examples = {"examples": {"summary": "Real rows from the training data", "value": {"rows": card.examples}}}
     examples = {
         f"example {i + 1}": {"summary": f"A real row from the training data ({i + 1})", "value": row}
         for i, row in enumerate(card.examples)
@@ -89,7 +90,7 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
         return {"model": name, "version": version, "request_id": rid, **outcome}
 
     def predict_batch(
-        batch: Annotated[Batch, Body(openapi_examples={"examples": {"summary": "Real rows", "value": {"rows": card.examples}}})],
+        batch: Annotated[Batch, Body(openapi_examples=batch_examples)],
         registry: RegistryDep,
         log: PredictionLogDep,
         rid: RequestIdDep,

@@ -1,0 +1,48 @@
+"""Shared fixtures: apps built per test with create_app(Settings(...)), so the lifespan runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from tests.factories import EXAMPLE_MODELS
+from tests.pg import fresh_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> Iterator[str]:
+    """Each database test runs on SQLite and on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'predictions.db'}"
+    else:
+        with fresh_database() as url:
+            yield url
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Callable[..., TestClient]:
+    """``with serve(models_dir=..., **settings) as client``: a running app (lifespan included)."""
+
+    @contextmanager
+    def _serve(**overrides) -> Iterator[TestClient]:
+        values = {"models_dir": EXAMPLE_MODELS, "database_url": f"sqlite:///{tmp_path / 'serve.db'}"}
+        values.update(overrides)
+        with TestClient(create_app(Settings(**values)), raise_server_exceptions=False) as client:
+            yield client
+
+    return _serve
+
+
+@pytest.fixture(scope="module")
+def examples_client(tmp_path_factory) -> Iterator[TestClient]:
+    """One app over the bundled example models, shared by read-only tests of a module."""
+    db = tmp_path_factory.mktemp("db") / "examples.db"
+    settings = Settings(models_dir=EXAMPLE_MODELS, database_url=f"sqlite:///{db}")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client

@@ -1,0 +1,69 @@
+"""Tiny models trained in milliseconds, one per scenario, and helpers to serve them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from api.bundle import save_bundle
+from api.card import ModelCard
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_MODELS = REPO / "models"
+
+
+def mixed_frame(rows: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """A frame with every feature type, missing values included, and a learnable target."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, rows).astype("int64"),
+            "income k$": rng.normal(50, 15, rows).round(1),  # a name that is no Python identifier
+            "colour": rng.choice(["red", "green", "blue"], rows).astype(object),
+            "member": rng.choice([True, False], rows),
+        }
+    )
+    frame.loc[frame.index % 7 == 0, "income k$"] = np.nan
+    frame.loc[frame.index % 11 == 0, "colour"] = np.nan
+    target = pd.Series(np.where(frame["age"] + rng.normal(0, 5, rows) > 50, "yes", "no"), name="bought")
+    return frame, target
+
+
+def mixed_pipeline(frame: pd.DataFrame, target: pd.Series, *, regression: bool = False):
+    prepare = ColumnTransformer(
+        [
+            ("numbers", SimpleImputer(strategy="median"), ["age", "income k$"]),
+            (
+                "categories",
+                make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+                ["colour", "member"],
+            ),
+        ]
+    )
+    final = LinearRegression() if regression else LogisticRegression(max_iter=500)
+    return make_pipeline(prepare, final).fit(frame, target)
+
+
+def save_tiny_classifier(models_dir: Path, name: str = "tiny-clf") -> ModelCard:
+    frame, target = mixed_frame()
+    train, test = frame.iloc[:90], frame.iloc[90:]
+    model = mixed_pipeline(train, target.iloc[:90])
+    return save_bundle(
+        model, train, target.iloc[:90], name, features_test=test, target_test=target.iloc[90:],
+        models_dir=models_dir, descriptions={"age": "Age in years"},
+    )
+
+
+def save_tiny_regressor(models_dir: Path, name: str = "tiny-reg") -> ModelCard:
+    frame, _ = mixed_frame(seed=1)
+    target = (frame["age"] * 2.0).rename("score")
+    model = mixed_pipeline(frame, target, regression=True)
+    return save_bundle(model, frame, target, name, features_test=frame.iloc[:30], target_test=target.iloc[:30],
+                       models_dir=models_dir)

@@ -1,0 +1,183 @@
+"""Saving a bundle infers its card; loading one checks it before trusting it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+
+import joblib
+import numpy as np
+import pytest
+
+from api.bundle import ARTIFACT_FILE, load_estimator, main, save_bundle
+from api.card import read_card
+from api.errors import BundleError
+from tests.factories import mixed_frame, mixed_pipeline, save_tiny_classifier, save_tiny_regressor
+
+
+def test_save_bundle_infers_each_feature_from_the_training_frame(tmp_path):
+    card = save_tiny_classifier(tmp_path)
+    features = {f.name: f for f in card.features}
+    assert list(features) == ["age", "income k$", "colour", "member"]
+    assert features["age"].type == "integer" and not features["age"].nullable
+    assert features["age"].description == "Age in years"
+    assert features["income k$"].type == "number" and features["income k$"].nullable
+    assert features["colour"].type == "category" and features["colour"].categories == ["blue", "green", "red"]
+    assert features["colour"].nullable
+    assert features["member"].type == "boolean"
+    frame, _ = mixed_frame()
+    train = frame.iloc[:90]
+    assert features["age"].minimum == train["age"].min() and features["age"].maximum == train["age"].max()
+    assert features["age"].default == round(train["age"].median())
+    assert features["colour"].default == train["colour"].mode().iloc[0]
+
+
+def test_save_bundle_records_task_metrics_examples_versions_and_checksum(tmp_path):
+    card = save_tiny_classifier(tmp_path)
+    assert card.task == "classification" and card.classes == ["no", "yes"] and card.target == "bought"
+    assert set(card.metrics) == {"accuracy", "roc_auc"} and 0.5 < card.metrics["accuracy"] <= 1
+    assert card.metrics_rows == 30 and card.training_rows == 90
+    assert len(card.examples) == 3 and all(set(e) == set(card.feature_names) for e in card.examples)
+    assert card.versions["scikit-learn"] == metadata.version("scikit-learn")
+    assert {"python", "numpy", "pandas"} <= set(card.versions)
+    payload = (tmp_path / "tiny-clf" / ARTIFACT_FILE).read_bytes()
+    assert card.artifact.sha256 == hashlib.sha256(payload).hexdigest()
+    assert card.artifact.size_bytes == len(payload)
+    assert card.version == card.artifact.sha256[:12]
+    assert read_card(tmp_path / "tiny-clf") == card
+
+
+def test_save_bundle_regression_metrics(tmp_path):
+    card = save_tiny_regressor(tmp_path)
+    assert card.task == "regression" and card.classes is None
+    assert set(card.metrics) == {"mae", "rmse", "r2"} and card.metrics["r2"] > 0.9
+
+
+def test_save_bundle_refuses_an_estimator_fitted_on_arrays(tmp_path):
+    frame, target = mixed_frame()
+    numbers = frame[["age"]]
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(numbers.to_numpy(), target)
+    with pytest.raises(BundleError, match="fit it on a pandas DataFrame"):
+        save_bundle(model, numbers, target, "arrays", models_dir=tmp_path)
+
+
+def test_save_bundle_refuses_date_columns_with_a_fix(tmp_path):
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+
+    frame = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=4)})
+    model = DummyClassifier().fit(frame, [0, 1, 0, 1])
+    with pytest.raises(BundleError, match="turn it into numbers"):
+        save_bundle(model, frame, pd.Series([0, 1, 0, 1]), "dates", models_dir=tmp_path)
+
+
+def test_load_estimator_returns_a_working_estimator(tmp_path):
+    card = save_tiny_classifier(tmp_path)
+    estimator, notes = load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+    assert notes == [] and list(estimator.classes_) == ["no", "yes"]
+
+
+def test_load_estimator_rejects_a_changed_artifact(tmp_path):
+    card = save_tiny_classifier(tmp_path)
+    path = tmp_path / "tiny-clf" / ARTIFACT_FILE
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(BundleError, match="does not match its card .*Re-save the bundle"):
+        load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+
+
+def test_load_estimator_explains_a_git_lfs_pointer(tmp_path):
+    card = save_tiny_classifier(tmp_path)
+    (tmp_path / "tiny-clf" / ARTIFACT_FILE).write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12345\n"
+    )
+    with pytest.raises(BundleError, match="Git LFS pointer.*git lfs pull"):
+        load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+
+
+def _with_sklearn_version(tmp_path, version: str):
+    card_path = tmp_path / "tiny-clf" / "card.json"
+    raw = json.loads(card_path.read_text())
+    raw["versions"]["scikit-learn"] = version
+    card_path.write_text(json.dumps(raw))
+    return read_card(tmp_path / "tiny-clf")
+
+
+def test_load_estimator_refuses_another_scikit_learn_version_by_default(tmp_path):
+    save_tiny_classifier(tmp_path)
+    card = _with_sklearn_version(tmp_path, "1.0.2")
+    with pytest.raises(BundleError, match=r"scikit-learn 1\.0\.2.*pin scikit-learn==1\.0\.2.*ALLOW_VERSION_MISMATCH"):
+        load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+
+
+def test_load_estimator_serves_another_version_when_allowed_and_says_so(tmp_path):
+    save_tiny_classifier(tmp_path)
+    card = _with_sklearn_version(tmp_path, "1.0.2")
+    estimator, notes = load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=True)
+    assert hasattr(estimator, "predict_proba")
+    assert any("1.0.2" in note and "ALLOW_VERSION_MISMATCH" in note for note in notes)
+
+
+def test_load_estimator_reports_a_corrupt_pickle(tmp_path):
+    card = save_tiny_classifier(tmp_path)
+    path = tmp_path / "tiny-clf" / ARTIFACT_FILE
+    garbage = b"not a pickle at all" * 10
+    path.write_bytes(garbage)
+    artifact = card.artifact.model_copy(update={"sha256": hashlib.sha256(garbage).hexdigest()})
+    card = card.model_copy(update={"artifact": artifact})
+    with pytest.raises(BundleError, match="could not be unpickled"):
+        load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+
+
+def test_read_card_explains_a_missing_or_broken_card(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BundleError, match="card.json is missing"):
+        read_card(tmp_path / "empty")
+    save_tiny_classifier(tmp_path)
+    (tmp_path / "tiny-clf" / "card.json").write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        read_card(tmp_path / "tiny-clf")
+    (tmp_path / "tiny-clf" / "card.json").write_text('{"name": "tiny-clf"}')
+    with pytest.raises(BundleError, match="does not follow the card format"):
+        read_card(tmp_path / "tiny-clf")
+
+
+def test_cli_saves_from_files_and_checks_every_bundle(tmp_path, capsys):
+    frame, target = mixed_frame()
+    model = mixed_pipeline(frame, target)
+    joblib.dump(model, tmp_path / "est.joblib")
+    frame.assign(bought=target).iloc[:90].to_csv(tmp_path / "train.csv", index=False)
+    frame.assign(bought=target).iloc[90:].to_csv(tmp_path / "test.csv", index=False)
+    models = tmp_path / "models"
+    code = main(["save", "--estimator", str(tmp_path / "est.joblib"), "--data", str(tmp_path / "train.csv"),
+                 "--test", str(tmp_path / "test.csv"), "--target", "bought", "--name", "from-cli",
+                 "--models-dir", str(models)])
+    assert code == 0
+    card = read_card(models / "from-cli")
+    assert card.feature_names == ["age", "income k$", "colour", "member"] and "accuracy" in card.metrics
+    assert main(["check", "--models-dir", str(models)]) == 0
+    (models / "from-cli" / ARTIFACT_FILE).write_bytes(b"x")
+    assert main(["check", "--models-dir", str(models)]) == 1
+    assert "FAIL from-cli" in capsys.readouterr().out
+
+
+def test_cli_names_a_missing_target_column(tmp_path, capsys):
+    frame, target = mixed_frame()
+    joblib.dump(mixed_pipeline(frame, target), tmp_path / "est.joblib")
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    code = main(["save", "--estimator", str(tmp_path / "est.joblib"), "--data", str(tmp_path / "train.csv"),
+                 "--target", "bought", "--name", "x", "--models-dir", str(tmp_path)])
+    assert code == 2 and "no column 'bought'" in capsys.readouterr().err
+
+
+def test_bundled_examples_are_small_and_load_cleanly():
+    from tests.factories import EXAMPLE_MODELS
+
+    for bundle in sorted(EXAMPLE_MODELS.iterdir()):
+        card = read_card(bundle)
+        assert card.artifact.size_bytes < 5 * 1024 * 1024
+        estimator, notes = load_estimator(bundle, card, allow_version_mismatch=False)
+        assert notes == []
+        assert list(np.asarray(estimator.feature_names_in_)) == card.feature_names
