@@ -9,6 +9,7 @@ writer drains the queue before the process exits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -27,6 +28,7 @@ __all__ = ["PredictionLog", "PredictionLogStats"]
 logger = logging.getLogger("freeport.predlog")
 
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
+_WAKE: dict[str, Any] = {}  # not a record: put on the queue only to end the writer's wait
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class PredictionLog:
     def stop(self, timeout: float = 10.0) -> None:
         """Write what is queued, within ``timeout`` seconds, then stop the writer."""
         self._stopping.set()
+        with contextlib.suppress(queue.Full):  # wake a writer waiting on an empty queue
+            self._queue.put_nowait(_WAKE)
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -143,6 +147,7 @@ class PredictionLog:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
+        batch = [item for item in batch if item is not _WAKE]
         with self._lock:
             self._held = len(batch)
         return batch

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Request
 
 from api.deps import PredictionLogDep, RegistryDep, request_id
 from api.errors import ErrorBody, UnsupportedMediaTypeError
+from api.predictor import Predictor
 from api.registry import ModelEntry, Registry
 
 __all__ = ["build_predict_router"]
@@ -45,10 +46,10 @@ RequestIdDep = Annotated[str, Depends(request_id)]
 _JSON_ONLY = [Depends(require_json)]
 
 
-def _serve(name: str, version: str, rows: list[dict[str, Any]], registry: Registry, log, rid: str):
+def _serve(name: str, version: str, rows: list[dict[str, Any]], predictor: Predictor, log, rid: str):
     """Predict rows and queue their log records; returns the outcomes."""
     started = time.perf_counter()
-    outcomes = registry.predictor(name).predict(rows)
+    outcomes = predictor.predict(rows)
     latency_ms = (time.perf_counter() - started) * 1000
     now = datetime.now(UTC)
     log.record(
@@ -77,26 +78,32 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
         f"example {i + 1}": {"summary": f"A real row from the training data ({i + 1})", "value": row}
         for i, row in enumerate(card.examples)
     }
+    def ready_predictor(registry: RegistryDep) -> Predictor:
+        # A dependency, so a model that failed to load answers 503 before its body is validated.
+        return registry.predictor(name)
+
+    PredictorDep = Annotated[Predictor, Depends(ready_predictor)]  # noqa: N806 -- a type alias, per model
+
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in card.metrics.items()) or "none recorded"
     about = f"{card.description}\n\nModel `{name}` version `{version}` ({card.estimator}); held-out {metrics}."
 
     def predict(
         features: Annotated[Features, Body(openapi_examples=examples)],
-        registry: RegistryDep,
+        predictor: PredictorDep,
         log: PredictionLogDep,
         rid: RequestIdDep,
     ) -> dict[str, Any]:
-        outcome = _serve(name, version, [features.model_dump(by_alias=True)], registry, log, rid)[0]
+        outcome = _serve(name, version, [features.model_dump(by_alias=True)], predictor, log, rid)[0]
         return {"model": name, "version": version, "request_id": rid, **outcome}
 
     def predict_batch(
         batch: Annotated[Batch, Body(openapi_examples=batch_examples)],
-        registry: RegistryDep,
+        predictor: PredictorDep,
         log: PredictionLogDep,
         rid: RequestIdDep,
     ) -> dict[str, Any]:
         rows = [row.model_dump(by_alias=True) for row in batch.rows]
-        outcomes = _serve(name, version, rows, registry, log, rid)
+        outcomes = _serve(name, version, rows, predictor, log, rid)
         return {"model": name, "version": version, "request_id": rid, "predictions": outcomes}
 
     common = {"methods": ["POST"], "tags": [name], "dependencies": _JSON_ONLY, "responses": _ERRORS}

@@ -1,0 +1,98 @@
+"""Every prediction reaches the database, off the request path, even across an outage."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg2
+from sqlalchemy import create_engine, select
+
+from api.card import read_card
+from api.database import predictions
+from api.settings import normalise_database_url
+from tests.factories import EXAMPLE_MODELS
+from tests.pg import fresh_database, throwaway_cluster, wait_until
+
+PENGUIN = read_card(EXAMPLE_MODELS / "penguins").examples[0]
+FLIGHTS = read_card(EXAMPLE_MODELS / "flight-delay").examples
+
+
+def _rows(url: str) -> list[dict]:
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(select(predictions).order_by(predictions.c.id))]
+    finally:
+        engine.dispose()
+
+
+def test_predictions_are_logged_with_inputs_outputs_and_request_ids(serve, database_url):
+    with serve(database_url=database_url, predlog_flush_seconds=0.05) as client:
+        single = client.post("/models/penguins/predict", json=PENGUIN, headers={"X-Request-ID": "one"}).json()
+        batch = client.post("/models/flight-delay/predict/batch", json={"rows": FLIGHTS}).json()
+        assert wait_until(lambda: client.get("/ready").json()["database"]["written"] == 1 + len(FLIGHTS))
+
+    rows = _rows(database_url)
+    assert len(rows) == 1 + len(FLIGHTS)
+    first = rows[0]
+    assert (first["request_id"], first["model"], first["model_version"]) == ("one", "penguins", single["version"])
+    assert first["inputs"] == PENGUIN
+    assert first["outputs"] == {"prediction": single["prediction"], "probabilities": single["probabilities"]}
+    assert first["latency_ms"] > 0 and first["created_at"] is not None
+    logged = rows[1:]
+    assert {r["request_id"] for r in logged} == {batch["request_id"]}
+    assert [r["inputs"] for r in logged] == FLIGHTS
+    assert [r["outputs"]["prediction"] for r in logged] == [p["prediction"] for p in batch["predictions"]]
+
+
+def test_shutdown_flushes_the_queue(serve, database_url):
+    with serve(database_url=database_url, predlog_flush_seconds=30) as client:  # the writer would wait 30 s
+        for _ in range(5):
+            assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
+    assert len(_rows(database_url)) == 5
+
+
+def test_postgres_scheme_from_managed_platforms_is_accepted(serve):
+    with fresh_database() as url, serve(database_url="postgres://" + url.removeprefix("postgresql://")) as client:
+        assert client.get("/ready").json()["database"] == {
+            "backend": "postgresql", "reachable": True, "error": None, "queued": 0, "written": 0, "dropped": 0}
+
+
+def _logged(cluster) -> int:
+    """Rows in the throwaway cluster's log; 0 while the writer has not created the table."""
+    try:
+        return cluster.count("select count(*) from predictions")
+    except psycopg2.Error:
+        return 0
+
+
+def test_a_stopped_database_neither_fails_nor_slows_predictions_and_loses_nothing(serve):
+    with throwaway_cluster() as cluster, serve(database_url=cluster.url, predlog_flush_seconds=0.05,
+                                               db_connect_timeout=1) as client:
+        assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
+        assert wait_until(lambda: _logged(cluster) == 1)
+
+        cluster.stop()
+        started = time.perf_counter()
+        for _ in range(40):
+            assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
+        elapsed = time.perf_counter() - started
+        ready = client.get("/ready")
+        assert ready.status_code == 503 and ready.json()["details"][0]["field"] == "database"
+        assert elapsed < 10, "predictions waited for the database"
+
+        cluster.start()
+        assert wait_until(lambda: client.get("/ready").status_code == 200, timeout=30)
+        assert wait_until(lambda: _logged(cluster) == 41, timeout=30)
+        assert client.get("/ready").json()["database"]["dropped"] == 0
+
+
+def test_records_past_the_queue_bound_are_dropped_and_counted(serve, tmp_path):
+    unreachable = "postgresql://postgres@127.0.0.1:9/none"  # port 9 (discard) refuses at once
+    with serve(database_url=unreachable, predlog_queue_size=3, db_connect_timeout=1) as client:
+        for _ in range(10):
+            assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
+        database = client.get("/ready").json()["details"]
+        assert any(d["field"] == "database" for d in database)
+        stats = client.app.state.prediction_log.stats()
+        assert stats.dropped >= 6 and stats.queued + stats.dropped == 10 and stats.written == 0
