@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 API_PORT ?= 8000
 DEMO_PORT ?= 7860
 
-.PHONY: run test api demo install install-dev services lint train lock clean
+.PHONY: run test api demo install install-dev services browser lint train lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,20 @@ run: install
 api: install
 	PORT=$(API_PORT) $(BIN)/python -m api
 
-## test: the whole suite, with PostgreSQL and Redis provisioned first
-test: install-dev services
+## demo: only the demo, for the API at $$API_URL (default: one running locally on :$(API_PORT))
+demo: install
+	API_URL=$${API_URL:-http://127.0.0.1:$(API_PORT)} GRADIO_SERVER_PORT=$(DEMO_PORT) $(BIN)/python -m demo_app
+
+## test: the whole suite, with PostgreSQL, Redis and Chromium (browser tests) provisioned first
+test: install-dev services browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 services:
 	scripts/services.sh
+
+browser:
+	scripts/browser.sh
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -8,4 +8,6 @@ compile() { uv pip compile --quiet --python-version 3.11 --no-header "requiremen
 compile serve.in requirements.txt
 compile demo.in requirements-demo.txt
 compile dev.in requirements-dev.txt
-echo "locked: requirements.txt requirements-demo.txt requirements-dev.txt"
+# The Space's pins follow the demo's (universal, Python 3.10 to 3.12).
+python3 scripts/build_space.py --lock
+echo "locked: requirements.txt requirements-demo.txt requirements-dev.txt space/requirements.txt"

@@ -1,0 +1,14 @@
+"""``python -m demo_app``: serve the demo for the API at $API_URL (see demo_app.settings)."""
+
+from __future__ import annotations
+
+from demo_app import DemoSettings, build_demo, launch_demo
+
+
+def main() -> None:
+    """Read the settings from the environment, build the page and serve it until interrupted."""
+    launch_demo(build_demo(DemoSettings.from_env()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Refresh space/ from demo_app/ and the demo's pins: the Space is built, never edited by hand.
+
+    python scripts/build_space.py          copy demo_app/*.py into space/demo_app/, sync sdk_version
+    python scripts/build_space.py --lock   also re-pin space/requirements.txt (uv; Python 3.10 to 3.12)
+    python scripts/build_space.py --check  change nothing; list what is stale and exit 1 if anything is
+
+The gradio and requests versions come from requirements-demo.txt (one source of
+truth); the Space's README front matter takes gradio's as its ``sdk_version``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = REPO / "demo_app"
+SPACE = REPO / "space"
+TARGET = SPACE / "demo_app"
+README = SPACE / "README.md"
+REQUIREMENTS = SPACE / "requirements.txt"
+DEMO_LOCK = REPO / "requirements-demo.txt"
+PINNED = ("gradio", "requests")
+# Hugging Face's Gradio hardware runs Python 3.10 or 3.12; resolve for every version from 3.10 up.
+LOWEST_PYTHON = "3.10"
+REQUIREMENTS_HEADER = (
+    "# The Space's dependencies, pinned for Python 3.10 to 3.12 by `python scripts/build_space.py --lock`\n"
+    "# from requirements-demo.txt's gradio and requests. Do not edit by hand.\n"
+)
+
+
+def demo_pins() -> dict[str, str]:
+    """``{"gradio": "6.31.0", "requests": "…"}`` as locked in requirements-demo.txt."""
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", DEMO_LOCK.read_text(), flags=re.MULTILINE))
+    missing = [name for name in PINNED if name not in pins]
+    if missing:
+        raise SystemExit(f"{DEMO_LOCK.name} pins no {', '.join(missing)}; run scripts/lock.sh")
+    return {name: pins[name] for name in PINNED}
+
+
+def source_files() -> dict[str, bytes]:
+    """The demo's modules, as the Space must hold them."""
+    return {path.name: path.read_bytes() for path in sorted(SOURCE.glob("*.py"))}
+
+
+def _with_sdk_version(readme: str, version: str) -> str:
+    updated, count = re.subn(r"^sdk_version:.*$", f"sdk_version: {version}", readme, count=1, flags=re.MULTILINE)
+    if count != 1:
+        raise SystemExit(f"{README} has no `sdk_version:` line in its front matter")
+    return updated
+
+
+def stale() -> list[str]:
+    """Every way space/ differs from what this script would write; empty when it is fresh."""
+    problems = []
+    wanted = source_files()
+    present = {p.name: p.read_bytes() for p in TARGET.glob("*.py")} if TARGET.is_dir() else {}
+    problems += [f"space/demo_app/{name} is missing" for name in sorted(set(wanted) - set(present))]
+    problems += [f"space/demo_app/{name} is not in demo_app/" for name in sorted(set(present) - set(wanted))]
+    problems += [
+        f"space/demo_app/{name} differs from demo_app/{name}"
+        for name in sorted(set(wanted) & set(present))
+        if wanted[name] != present[name]
+    ]
+    pins = demo_pins()
+    readme = README.read_text(encoding="utf-8")
+    if readme != _with_sdk_version(readme, pins["gradio"]):
+        problems.append(f"space/README.md's sdk_version is not gradio's pin {pins['gradio']}")
+    locked = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", REQUIREMENTS.read_text(), flags=re.MULTILINE))
+    problems += [
+        f"space/requirements.txt pins {name}=={locked.get(name)}, requirements-demo.txt {version}"
+        for name, version in pins.items()
+        if locked.get(name) != version
+    ]
+    return problems
+
+
+def copy_sources() -> None:
+    if TARGET.exists():
+        shutil.rmtree(TARGET)
+    TARGET.mkdir(parents=True)
+    for name, content in source_files().items():
+        (TARGET / name).write_bytes(content)
+    README.write_text(_with_sdk_version(README.read_text(encoding="utf-8"), demo_pins()["gradio"]), encoding="utf-8")
+
+
+def lock() -> None:
+    """Resolve the Space's requirements with uv for every Python from 3.10 up (markers where they differ)."""
+    pins = demo_pins()
+    with tempfile.TemporaryDirectory() as scratch:
+        wanted = Path(scratch) / "space.in"
+        wanted.write_text("".join(f"{name}=={version}\n" for name, version in pins.items()))
+        resolved = Path(scratch) / "space.txt"
+        subprocess.run(
+            ["uv", "pip", "compile", "--quiet", "--universal", "--python-version", LOWEST_PYTHON, "--no-header",
+             "--no-annotate", str(wanted), "-o", str(resolved)],
+            check=True,
+        )
+        REQUIREMENTS.write_text(REQUIREMENTS_HEADER + resolved.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true", help="list what is stale; exit 1 if anything is")
+    group.add_argument("--lock", action="store_true", help="also re-pin space/requirements.txt with uv")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = stale()
+        for problem in problems:
+            print(f"stale: {problem}")
+        if problems:
+            print("run: python scripts/build_space.py" + (" --lock" if any("pins" in p for p in problems) else ""))
+        return 1 if problems else 0
+    if args.lock:
+        lock()
+    copy_sources()
+    print(f"space/ refreshed from demo_app/ ({len(source_files())} modules)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The model cards as the demo sees them: plain objects parsed from ``GET /models``.
+
+The demo never imports the API's code; it reads the same JSON any client
+would, and ignores keys it does not know so a newer API does not break it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Card", "Feature", "ServedModel", "parse_models"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input column: its type, training range or categories, and default."""
+
+    name: str
+    type: str  # number | integer | category | boolean
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] = ()
+    nullable: bool = False
+    default: Any = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in ("number", "integer")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Feature:
+        return cls(
+            name=str(data["name"]),
+            type=str(data["type"]),
+            description=data.get("description") or "",
+            minimum=data.get("minimum"),
+            maximum=data.get("maximum"),
+            categories=tuple(data.get("categories") or ()),
+            nullable=bool(data.get("nullable", False)),
+            default=data.get("default"),
+        )
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a model takes and returns, how it scored on held-out data, and real example rows."""
+
+    name: str
+    title: str
+    description: str
+    version: str
+    task: str  # classification | regression
+    target: str
+    classes: tuple[str, ...]
+    estimator: str
+    features: tuple[Feature, ...]
+    metrics: dict[str, float] = field(default_factory=dict)
+    metrics_rows: int | None = None
+    training_rows: int | None = None
+    examples: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task == "classification"
+
+    def feature(self, name: str) -> Feature:
+        for feature in self.features:
+            if feature.name == name:
+                return feature
+        raise KeyError(name)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Card:
+        return cls(
+            name=str(data["name"]),
+            title=data.get("title") or data["name"],
+            description=data.get("description") or "",
+            version=str(data.get("version", "")),
+            task=str(data["task"]),
+            target=str(data.get("target", "prediction")),
+            classes=tuple(data.get("classes") or ()),
+            estimator=data.get("estimator") or "",
+            features=tuple(Feature.from_json(f) for f in data["features"]),
+            metrics=dict(data.get("metrics") or {}),
+            metrics_rows=data.get("metrics_rows"),
+            training_rows=data.get("training_rows"),
+            examples=tuple(data.get("examples") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One entry of ``GET /models``: the card (when readable) and whether the model serves."""
+
+    name: str
+    state: str  # pending | ready | failed
+    error: str | None
+    card: Card | None
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready" and self.card is not None
+
+
+def parse_models(payload: Any) -> list[ServedModel]:
+    """Parse the body of ``GET /models``; ValueError when it is not the list the API returns."""
+    if not isinstance(payload, list):
+        raise ValueError("GET /models did not return a list: is API_URL the freeport API?")
+    models = []
+    for entry in payload:
+        try:
+            card = Card.from_json(entry["card"]) if entry.get("card") else None
+            models.append(ServedModel(str(entry["name"]), str(entry.get("state", "ready")), entry.get("error"), card))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"GET /models returned an entry the demo cannot read ({exc!r})") from exc
+    return models

@@ -1,0 +1,96 @@
+"""Rendering real answers from the live API: a chart for classifiers, a number for regressors,
+and the model's credentials (version, held-out metrics, round trip) under each."""
+
+from __future__ import annotations
+
+import re
+
+from demo_app.cards import Card
+from demo_app.client import ApiAuthError, ApiClient, ApiDownError, ApiRejectedError, ErrorDetail
+from demo_app.forms import Form
+from demo_app.results import (
+    banner_connected,
+    banner_for_error,
+    banner_waking,
+    format_prediction,
+    model_summary,
+    prediction_meta,
+    probabilities,
+    regression_value,
+)
+from demo_app.waking import Waiting
+
+
+def _predict_defaults(client: ApiClient, card: Card):
+    return client.predict(card.name, Form(card).default_row())
+
+
+def test_results_classifier_gives_a_probability_per_class_for_the_chart(client: ApiClient, cards: dict[str, Card]):
+    card = cards["penguins"]
+    reply = _predict_defaults(client, card)
+    chart = probabilities(reply.data)
+    assert set(chart) == set(card.classes)
+    assert abs(sum(chart.values()) - 1) < 1e-6
+    assert max(chart, key=chart.get) == reply.data["prediction"]
+
+
+def test_results_classifier_meta_names_the_winner_version_metrics_and_latency(client: ApiClient,
+                                                                               cards: dict[str, Card]):
+    card = cards["flight-delay"]
+    reply = _predict_defaults(client, card)
+    html = prediction_meta(card, reply.data, reply.seconds)
+    chance = reply.data["probabilities"][reply.data["prediction"]]
+    assert f"Most likely <b>{reply.data['prediction']}</b> ({chance:.0%})" in html
+    assert card.version in html
+    assert f"ROC AUC <b>{card.metrics['roc_auc']:.3f}</b>" in html
+    assert f"accuracy <b>{card.metrics['accuracy']:.3f}</b>" in html
+    assert re.search(r"API answered in <b>[\d,]+ ms</b>", html)
+    assert reply.data["request_id"] in html
+
+
+def test_results_regressor_shows_the_value_and_its_typical_error(client: ApiClient, cards: dict[str, Card]):
+    card = cards["fuel-economy"]
+    reply = _predict_defaults(client, card)
+    html = regression_value(card, reply.data)
+    assert format_prediction(reply.data["prediction"]) in html
+    assert "miles_per_gallon" in html
+    assert f"± {format_prediction(card.metrics['mae'])}" in html
+    meta = prediction_meta(card, reply.data, reply.seconds)
+    assert "Most likely" not in meta and "R² <b>0.905</b>" in meta
+
+
+def test_results_summary_escapes_card_text(odd_card: Card):
+    html = model_summary(odd_card)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; friends" in html
+    assert "classifies <b>bought</b> into 2 classes" in html
+
+
+def test_results_numbers_are_formatted_for_people():
+    assert format_prediction(24.1449) == "24.14"
+    assert format_prediction(1234.56) == "1,235"
+    assert format_prediction(123.456) == "123.5"
+    assert format_prediction(0.04213) == "0.0421"
+    assert format_prediction(0) == "0.00"
+
+
+def test_results_banners_say_waking_with_progress_then_down_or_refused():
+    waking = banner_waking(Waiting(attempt=3, elapsed=24.4, limit=120, reason="cannot connect"), "https://x.test")
+    assert "Waking up the API" in waking and "24 s so far" in waking and "attempt 3" in waking
+    assert 'style="width:20%"' in waking  # the progress bar
+
+    down = banner_for_error(ApiDownError("The API did not answer within 120 s."), "https://x.test")
+    assert "The API is not answering" in down and "Try again" in down
+
+    refused = banner_for_error(ApiAuthError("The API refused the demo's key (HTTP 401)."), "https://x.test")
+    assert "Access refused" in refused and "HTTP 401" in refused
+
+    invalid = banner_for_error(
+        ApiRejectedError(422, "invalid input: dest", [ErrorDetail("dest", "'LAXX' is not a category", "did you "
+                                                                   "mean 'LAX'?")]),
+        "https://x.test",
+    )
+    assert "<b>dest</b>: &#x27;LAXX&#x27; is not a category — did you mean &#x27;LAX&#x27;?" in invalid
+
+    ok = banner_connected("https://x.test", 3, "https://x.test/docs")
+    assert "API connected · 3 models" in ok and 'href="https://x.test/docs"' in ok
