@@ -14,7 +14,7 @@ Failures are sorted by what the visitor should be told::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -85,8 +85,6 @@ class Reply:
     data: Any
     seconds: float
     request_id: str | None = None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _error_body(response: requests.Response) -> dict[str, Any] | None:
@@ -170,13 +168,7 @@ class ApiClient:
             data = response.json()
         except ValueError as exc:
             raise ApiFailedError(f"{url} did not answer with JSON: is API_URL the freeport API?") from exc
-        return Reply(
-            data,
-            seconds,
-            response.headers.get("x-request-id"),
-            response.status_code,
-            dict(response.headers),
-        )
+        return Reply(data, seconds, response.headers.get("x-request-id"))
 
     def fetch_models(self, *, timeout: tuple[float, float] | None = None) -> list[dict[str, Any]]:
         """``GET /models`` as JSON, checked to be readable by :func:`~demo_app.cards.parse_models`.

@@ -6,7 +6,8 @@ that model's card alone, so any bundle gets a working tab without code.
 
 from __future__ import annotations
 
-import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from html import escape
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from demo_app.batch import CsvError, read_rows, score_rows, template_csv
+from demo_app.batch import BatchResult, CsvError, read_rows, score_rows, template_csv
 from demo_app.cards import Card
 from demo_app.client import ApiClient, ApiError
 from demo_app.forms import Form
@@ -33,6 +34,17 @@ from demo_app.whatif import run_sweep
 __all__ = ["build_model_view"]
 
 PLACEHOLDER = '<div class="fp-placeholder">Press <b>Predict</b>, or pick an example above.</div>'
+# Result files are handed to Gradio, which copies them into its own cache; ours can go after an hour.
+FILE_MAX_AGE_SECONDS = 3600
+
+
+def _new_file(folder: Path, name: str) -> Path:
+    """A fresh path in ``folder`` for ``name``, after clearing files older than FILE_MAX_AGE_SECONDS."""
+    cutoff = time.time() - FILE_MAX_AGE_SECONDS
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    return folder / f"{uuid.uuid4().hex[:8]}-{name}"
 
 
 def _default_sweep_feature(card: Card) -> str:
@@ -40,8 +52,8 @@ def _default_sweep_feature(card: Card) -> str:
     return numeric[0] if numeric else card.features[0].name
 
 
-def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with_key: bool) -> None:
-    """Lay out and wire one model's tab inside the current Blocks context."""
+def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with_key: bool, files: Path) -> None:
+    """Lay out and wire one model's tab inside the current Blocks context; CSV files go to ``files``."""
     form = Form(card)
     key = card.name
     gr.HTML(model_summary(card), key=f"{key}:summary")
@@ -77,8 +89,8 @@ def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with
     with gr.Accordion("What if… sweep one input across its range", open=True, key=f"{key}:whatif"):
         gr.HTML(
             '<p class="fp-section-note">Pick an input: the API predicts the form\'s row again with that input set '
-            "to every value across its training range (one batch call), and the chart shows how the prediction "
-            "moves. Everything else stays as in the form.</p>",
+            "to every value across its training range (through the batch endpoint), and the chart shows how the "
+            "prediction moves. Everything else stays as in the form.</p>",
             key=f"{key}:whatif-note",
         )
         with gr.Row(equal_height=False, elem_classes="fp-sweep-row"):
@@ -97,8 +109,8 @@ def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with
         bar_plot = gr.BarPlot(visible=False, key=f"{key}:sweep-bar", height=340, elem_classes="fp-sweep-plot")
 
     # -- batch ---------------------------------------------------------------
-    template_dir = Path(tempfile.mkdtemp(prefix="freeport-demo-"))
-    template_path = template_dir / f"{card.name}-template.csv"
+    # Named after the model's version, so every visit of one version shares one file.
+    template_path = files / f"{card.name}-{card.version}-template.csv"
     template_path.write_text(template_csv(card), encoding="utf-8")
     with gr.Accordion("Score a CSV file", open=False, key=f"{key}:batch"):
         gr.HTML(
@@ -128,7 +140,8 @@ def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with
             key=f"{key}:api-note",
         )
         curl_box = gr.Code(curl_command(client.predict_url(card.name), first_row, with_key=with_key),
-                           language="shell", label="curl", key=f"{key}:curl", elem_classes="fp-curl")
+                           language="shell", label="curl", key=f"{key}:curl", elem_classes="fp-curl",
+                           wrap_lines=True)
         python_box = gr.Code(python_code(client.predict_url(card.name), first_row, with_key=with_key),
                              language="python", label="Python (requests)", key=f"{key}:python",
                              elem_classes="fp-python")
@@ -172,11 +185,12 @@ def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with
                     yield [banner_waking(step, client.base_url), gr.skip(), gr.skip()]
                     continue
                 item = step.value
-                points = item.frame[item.feature.name].nunique()
+                shown = (f", showing the {len(item.order) // 2} highest and {len(item.order) // 2} lowest"
+                         if item.trimmed and item.order else "")
                 note = (
-                    f'<p class="fp-section-note"><b>{escape(item.feature.name)}</b> across {points} values, '
-                    f"{'probability of each class' if card.is_classifier else escape(card.target)} on the vertical "
-                    f"axis · one batch call, {item.seconds * 1000:,.0f} ms.</p>"
+                    f'<p class="fp-section-note"><b>{escape(item.feature.name)}</b> across {item.values_tried} '
+                    f"values{shown}; {'probability of each class' if card.is_classifier else escape(card.target)} "
+                    f"on the vertical axis · predicted through /predict/batch in {item.seconds * 1000:,.0f} ms.</p>"
                 )
                 plot_kwargs = {
                     "value": item.frame,
@@ -217,8 +231,7 @@ def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with
                     yield [banner_waking(step, client.base_url), gr.skip(), gr.skip()]
                     continue
                 item = step.value
-                out_path = Path(tempfile.mkdtemp(prefix="freeport-demo-")) / f"{card.name}-predictions.csv"
-                item.write_csv(out_path)
+                out_path = item.write_csv(_new_file(files, f"{card.name}-predictions.csv"))
                 yield [_batch_summary(item, len(rows)), gr.update(value=item.table.fillna(""), visible=True),
                        gr.update(value=str(out_path), visible=True)]
         except ApiError as exc:
@@ -241,7 +254,7 @@ def build_model_view(card: Card, client: ApiClient, *, wake_seconds: float, with
     gr.on([c.change for c in inputs], show_snippets, inputs=inputs, outputs=[curl_box, python_box], queue=False)
 
 
-def _batch_summary(result: Any, total: int) -> str:
+def _batch_summary(result: BatchResult, total: int) -> str:
     problems = result.problems
     head = (
         f"<b>Scored {result.scored:,} of {total:,} rows</b> in {result.seconds * 1000:,.0f} ms."

@@ -8,8 +8,10 @@ checks again every few seconds and the tabs appear as soon as it answers.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -43,6 +45,7 @@ def _failed_model(served: ServedModel) -> str:
 def build_demo(settings: DemoSettings) -> gr.Blocks:
     """Build the Gradio app for the API at ``settings.api_url``; call :func:`launch_demo` to serve it."""
     client = ApiClient(settings.api_url, settings.api_key)
+    files = Path(tempfile.mkdtemp(prefix="freeport-demo-"))  # CSV templates and results, one folder per process
 
     def connected(payload: list[dict[str, Any]]) -> list[Any]:
         ready = sum(m.ready for m in parse_models(payload))
@@ -70,7 +73,8 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
         except ApiError:
             return [gr.skip(), gr.skip(), gr.skip(), gr.skip()]
 
-    with gr.Blocks(title=settings.title, analytics_enabled=False) as demo:
+    # delete_cache: Gradio's copies of uploads and results go after a day, checked hourly.
+    with gr.Blocks(title=settings.title, analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.HTML(
             f'<div class="fp-header"><div class="fp-kicker">scikit-learn models · live API</div>'
             f"<h1>{escape(settings.title)}</h1></div>"
@@ -93,7 +97,7 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
                     with gr.Tab(title, id=served.name, elem_id=f"fp-tab-{served.name}"):
                         if served.ready and served.card is not None:
                             build_model_view(served.card, client, wake_seconds=settings.wake_seconds,
-                                             with_key=bool(settings.api_key))
+                                             with_key=bool(settings.api_key), files=files)
                         else:
                             gr.HTML(_failed_model(served))
 

@@ -48,6 +48,8 @@ CSS = """
 .fp-examples::before { content: "Try a real row:"; font-size: 0.88rem; color: var(--body-text-color-subdued); }
 .fp-sweep-row { align-items: flex-end !important; }
 .fp-sweep { margin-bottom: 0.35rem; }
+/* The curl command is three lines: no tall empty editor under it. */
+.fp-curl .cm-scroller, .fp-curl .cm-gutters { min-height: 0 !important; }
 .fp-section-note { font-size: 0.88rem; color: var(--body-text-color-subdued); }
 /* Gradio marks dark mode with a .dark class (it follows the visitor's system setting). */
 .dark .fp-ok { background: #052e16; color: #bbf7d0; border-color: #166534; }

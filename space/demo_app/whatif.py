@@ -18,6 +18,8 @@ __all__ = ["Sweep", "run_sweep", "sweep_frame", "sweep_values"]
 
 NUMBER_POINTS = 40
 MAX_INTEGER_STEPS = 60
+# More bars than this are unreadable: show the ends of the ranking, where the story is.
+MAX_BARS = 30
 
 
 def sweep_values(feature: Feature, points: int = NUMBER_POINTS) -> list[Any]:
@@ -50,6 +52,12 @@ class Sweep:
     numeric: bool
     seconds: float
     order: list[str] | None = None
+    values_tried: int = 0
+
+    @property
+    def trimmed(self) -> bool:
+        """True when only the ends of a long ranking of categories are drawn."""
+        return self.order is not None and len(self.order) < self.values_tried
 
 
 def sweep_frame(card: Card, feature: Feature, values: list[Any], predictions: list[dict[str, Any]]) -> pd.DataFrame:
@@ -88,5 +96,8 @@ def run_sweep(client: ApiClient, card: Card, row: dict[str, Any], feature_name: 
         else:
             ranked = frame.sort_values(card.target, ascending=False)
         order = [str(v) for v in ranked[feature.name]]
+        if len(order) > MAX_BARS:
+            order = order[: MAX_BARS // 2] + order[-(MAX_BARS // 2) :]
+            frame = frame[frame[feature.name].astype(str).isin(order)].reset_index(drop=True)
     y = "probability" if card.is_classifier else card.target
-    return Sweep(feature, frame, y, "class" if card.is_classifier else None, numeric, seconds, order)
+    return Sweep(feature, frame, y, "class" if card.is_classifier else None, numeric, seconds, order, len(values))

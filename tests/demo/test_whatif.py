@@ -7,7 +7,7 @@ import pytest
 from demo_app.cards import Card, Feature
 from demo_app.client import ApiClient
 from demo_app.forms import Form
-from demo_app.whatif import NUMBER_POINTS, run_sweep, sweep_values
+from demo_app.whatif import MAX_BARS, NUMBER_POINTS, run_sweep, sweep_values
 
 
 def test_whatif_values_cover_the_training_range_of_each_feature_type(cards: dict[str, Card]):
@@ -47,3 +47,13 @@ def test_whatif_category_sweep_ranks_every_category(client: ApiClient, cards: di
 def test_whatif_sweep_larger_than_the_batch_limit_is_split(odd_client: ApiClient, odd_card: Card):
     sweep = run_sweep(odd_client, odd_card, Form(odd_card).default_row(), "income k$")
     assert sweep.frame["income k$"].nunique() == NUMBER_POINTS  # 40 rows through batches of 7
+
+
+def test_whatif_long_category_ranking_keeps_only_its_two_ends(client: ApiClient, cards: dict[str, Card]):
+    card = cards["flight-delay"]
+    sweep = run_sweep(client, card, Form(card).default_row(), "dest")
+    assert sweep.values_tried == len(card.feature("dest").categories) > MAX_BARS
+    assert sweep.trimmed and len(sweep.order) == MAX_BARS
+    assert set(sweep.frame["dest"]) == set(sweep.order)
+    late = sweep.frame[sweep.frame["class"] == "late"].set_index("dest").loc[sweep.order, "probability"]
+    assert list(late) == sorted(late, reverse=True)  # highest first, lowest last
