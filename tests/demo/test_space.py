@@ -75,6 +75,10 @@ def test_space_requirements_are_pinned_and_match_the_demos():
     assert any("python_full_version < '3.11'" in line for line in lines), "resolved for Python 3.10 too"
 
 
+# uv is a dev requirement, so it sits beside the test interpreter even when not on PATH.
+UV = str(Path(sys.executable).with_name("uv")) if Path(sys.executable).with_name("uv").exists() else "uv"
+
+
 def _find_python(version: str) -> str:
     """The interpreter for ``version`` (e.g. 3.10): on PATH, or one pyenv installed."""
     candidates = [shutil.which(f"python{version}")]
@@ -117,9 +121,9 @@ print("space ok on", sys.version_info[:2])
 def test_space_runs_on_the_pythons_hugging_face_offers(version, live_api, browser, tmp_path, screenshots):
     python = _find_python(version)
     venv = tmp_path / "venv"
-    subprocess.run(["uv", "venv", "--quiet", "--python", python, str(venv)], check=True, timeout=300)
+    subprocess.run([UV, "venv", "--quiet", "--python", python, str(venv)], check=True, timeout=300)
     venv_python = str(venv / "bin" / "python")
-    subprocess.run(["uv", "pip", "install", "--quiet", "--python", venv_python, "-r", str(SPACE / "requirements.txt")],
+    subprocess.run([UV, "pip", "install", "--quiet", "--python", venv_python, "-r", str(SPACE / "requirements.txt")],
                    check=True, timeout=900)
 
     smoke = subprocess.run([venv_python, "-c", SMOKE], cwd=SPACE, capture_output=True, text=True, timeout=300,
