@@ -72,9 +72,9 @@ def test_engine_onnx_refuses_a_bundle_without_one_and_says_how_to_serve_it(tmp_p
 
 
 def test_onnx_only_service_never_imports_scikit_learn_or_pandas(tmp_path):
-    for name in ("flight-delay", "fuel-economy"):
-        if (EXAMPLE_MODELS / name / ONNX_FILE).exists():
-            shutil.copytree(EXAMPLE_MODELS / name, tmp_path / "models" / name)
+    # The three example bundles all carry model.onnx, and so does a freshly saved one.
+    for name in ("flight-delay", "fuel-economy", "penguins"):
+        shutil.copytree(EXAMPLE_MODELS / name, tmp_path / "models" / name)
     save_tiny_trees(tmp_path / "models")
     script = textwrap.dedent(
         f"""
