@@ -281,11 +281,14 @@ def _check_all(args: argparse.Namespace) -> int:
         try:
             card = read_card(bundle_dir)
             _, notes = load_estimator(bundle_dir, card, allow_version_mismatch=args.allow_version_mismatch)
+            if card.onnx is not None:
+                load_engine(bundle_dir, card, engine="onnx", allow_version_mismatch=True)
         except BundleError as exc:
             failures += 1
             print(f"FAIL {bundle_dir.name}: {exc.message}")
             continue
-        print(f"ok   {bundle_dir.name} {card.version} ({card.task}, {len(card.features)} features)")
+        engine = "onnx" if card.onnx else f"scikit-learn only: {card.onnx_unavailable or 'no model.onnx'}"
+        print(f"ok   {bundle_dir.name} {card.version} ({card.task}, {len(card.features)} features; {engine})")
         for note in notes:
             print(f"     note: {note}")
     return 1 if failures else 0
