@@ -110,3 +110,15 @@ def test_onnx_file_changed_after_saving_is_refused(tmp_path):
 
     with pytest.raises(BundleError, match="does not match its card"):
         load_engine(tmp_path / "tiny-trees", card, engine="auto", allow_version_mismatch=False)
+
+
+@pytest.mark.parametrize(
+    ("agreement", "difference", "passed"),
+    [(1.0, 0.0, True), (0.999, 0.001, True), (0.998, 0.0, False), (1.0, 0.0011, False)],
+)
+def test_onnx_check_passes_only_within_both_tolerances(agreement, difference, passed):
+    from api.card import OnnxCheck
+
+    check = OnnxCheck(rows=1000, label_agreement=agreement, min_label_agreement=0.999,
+                      max_difference=difference, max_difference_allowed=0.001)
+    assert check.passed is passed

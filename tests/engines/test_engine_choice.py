@@ -100,3 +100,13 @@ def test_onnx_only_service_never_imports_scikit_learn_or_pandas(tmp_path):
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "loaded: []" in done.stdout
+
+
+def test_resaving_a_bundle_with_a_pipeline_that_cannot_convert_removes_the_old_onnx_model(tmp_path, serve):
+    save_tiny_trees(tmp_path, name="model-a")
+    assert (tmp_path / "model-a" / ONNX_FILE).exists()
+    card = save_tiny_classifier(tmp_path, name="model-a")
+    assert card.onnx is None and not (tmp_path / "model-a" / ONNX_FILE).exists()
+    with serve(models_dir=tmp_path) as client:
+        assert client.get("/models/model-a").json()["engine"] == "sklearn"
+        assert client.post("/models/model-a/predict", json=card.examples[0]).status_code == 200
