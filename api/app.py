@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry.load_all(allow_version_mismatch=settings.allow_version_mismatch)
+        registry.load_all(allow_version_mismatch=settings.allow_version_mismatch, engine=settings.engine)
         prediction_log.start()
         try:
             yield

@@ -3,7 +3,9 @@
 A bundle is a folder ``models/<name>/`` holding the serialised estimator and
 ``card.json``. Saving infers the card from the estimator and its data; loading
 verifies the checksum, refuses Git LFS pointers and scikit-learn version
-mismatches, then unpickles. From a notebook::
+mismatches, then unpickles. Saving also converts the pipeline to ONNX and keeps
+``model.onnx`` beside it when it agrees with scikit-learn (api/engines/convert.py);
+loading then runs it on onnxruntime unless ENGINE says otherwise. From a notebook::
 
     from api.bundle import save_bundle
     save_bundle(pipeline, X_train, y_train, "my-model", X_test=X_test, y_test=y_test)
@@ -25,12 +27,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from api.card import CARD_FILE, ArtifactInfo, ModelCard, read_card
+from api.card import CARD_FILE, ArtifactInfo, ModelCard, OnnxArtifact, read_card
+from api.engines import Engine, EngineChoice
 from api.errors import BundleError
 
-__all__ = ["ARTIFACT_FILE", "load_estimator", "save_bundle"]
+__all__ = ["ARTIFACT_FILE", "ONNX_FILE", "load_engine", "load_estimator", "save_bundle"]
 
 ARTIFACT_FILE = "model.joblib"
+ONNX_FILE = "model.onnx"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 RECORDED_PACKAGES = ("scikit-learn", "numpy", "pandas", "joblib")
 
@@ -68,6 +72,7 @@ def save_bundle(
     import pandas as pd
 
     from api import profile
+    from api.engines.convert import convert_to_onnx, rows_from_frame
 
     if not isinstance(features, pd.DataFrame):
         raise BundleError("features must be a pandas DataFrame, so that each column has a name")
@@ -117,22 +122,36 @@ def save_bundle(
         artifact=ArtifactInfo(file=ARTIFACT_FILE, sha256=digest, size_bytes=len(payload)),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    check_frame = features_test if held_out else features
+    onnx_model, card = _attach_onnx(card, convert_to_onnx(estimator, card, rows_from_frame(check_frame, names)))
+    onnx_path = bundle_dir / ONNX_FILE
+    onnx_partial = onnx_path.with_suffix(".partial-onnx")
+    if onnx_model is not None:
+        onnx_partial.write_bytes(onnx_model)
     card_partial = bundle_dir / (CARD_FILE + ".partial")
     card_partial.write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    # Both files are complete before either replaces the old bundle's.
+    # Every file is complete before any replaces the old bundle's.
     os.replace(partial, artifact_path)
+    if onnx_model is not None:
+        os.replace(onnx_partial, onnx_path)
+    else:
+        onnx_path.unlink(missing_ok=True)  # an older pipeline's ONNX model must not outlive it
     os.replace(card_partial, bundle_dir / CARD_FILE)
     return card
 
 
-def load_estimator(bundle_dir: Path, card: ModelCard, *, allow_version_mismatch: bool) -> tuple[Any, list[str]]:
-    """Unpickle a bundle's estimator after checking it; returns it with any warnings.
+def _attach_onnx(card: ModelCard, converted: tuple[bytes | None, str | None, Any]) -> tuple[bytes | None, ModelCard]:
+    payload, reason, check = converted
+    if payload is None:
+        return None, card.model_copy(update={"onnx_unavailable": reason})
+    onnx = OnnxArtifact(
+        file=ONNX_FILE, sha256=hashlib.sha256(payload).hexdigest(), size_bytes=len(payload), check=check
+    )
+    return payload, card.model_copy(update={"onnx": onnx})
 
-    Raises BundleError naming the problem and its fix: a missing file, a Git LFS
-    pointer, a checksum mismatch, another scikit-learn version, a failed unpickle,
-    or features that disagree with the card.
-    """
-    path = bundle_dir / card.artifact.file
+
+def _read_checked(path: Path, sha256: str) -> bytes:
+    """The file's bytes, after refusing a missing file, an LFS pointer or a changed file."""
     try:
         payload = path.read_bytes()
     except OSError as exc:
@@ -146,12 +165,55 @@ def load_estimator(bundle_dir: Path, card: ModelCard, *, allow_version_mismatch:
             "in the build command."
         )
     digest = hashlib.sha256(payload).hexdigest()
-    if digest != card.artifact.sha256:
+    if digest != sha256:
         raise BundleError(
             f"{path} does not match its card (sha256 {digest[:12]}…, card says "
-            f"{card.artifact.sha256[:12]}…): the file was changed or truncated. "
+            f"{sha256[:12]}…): the file was changed or truncated. "
             "Re-save the bundle with save_bundle() and commit both files together."
         )
+    return payload
+
+
+def load_engine(
+    bundle_dir: Path, card: ModelCard, *, engine: EngineChoice, allow_version_mismatch: bool
+) -> tuple[Engine, list[str]]:
+    """The engine that serves a bundle, chosen by ENGINE, with any warnings.
+
+    ``auto`` runs ``model.onnx`` when the card lists one and scikit-learn
+    otherwise; ``onnx`` refuses a bundle without one; ``sklearn`` always unpickles.
+    """
+    if engine == "onnx" or (engine == "auto" and card.onnx is not None):
+        if card.onnx is None:
+            why = card.onnx_unavailable or "it was saved before freeport converted bundles"
+            raise BundleError(
+                f"{bundle_dir.name} has no ONNX model ({why}), but ENGINE=onnx requires one: "
+                "set ENGINE=auto to serve it on scikit-learn."
+            )
+        payload = _read_checked(bundle_dir / card.onnx.file, card.onnx.sha256)
+        from api.engines.onnx import OnnxEngine
+
+        try:
+            return OnnxEngine(card, payload), []
+        except Exception as exc:  # onnxruntime raises its own exception types for bad models
+            raise BundleError(
+                f"{bundle_dir / card.onnx.file} could not be loaded by onnxruntime "
+                f"({type(exc).__name__}: {str(exc)[:200]}); re-save the bundle."
+            ) from exc
+    from api.engines.sklearn import SklearnEngine
+
+    estimator, notes = load_estimator(bundle_dir, card, allow_version_mismatch=allow_version_mismatch)
+    return SklearnEngine(card, estimator), notes
+
+
+def load_estimator(bundle_dir: Path, card: ModelCard, *, allow_version_mismatch: bool) -> tuple[Any, list[str]]:
+    """Unpickle a bundle's estimator after checking it; returns it with any warnings.
+
+    Raises BundleError naming the problem and its fix: a missing file, a Git LFS
+    pointer, a checksum mismatch, another scikit-learn version, a failed unpickle,
+    or features that disagree with the card.
+    """
+    path = bundle_dir / card.artifact.file
+    payload = _read_checked(path, card.artifact.sha256)
 
     notes: list[str] = []
     saved_with = card.versions.get("scikit-learn")
@@ -219,11 +281,14 @@ def _check_all(args: argparse.Namespace) -> int:
         try:
             card = read_card(bundle_dir)
             _, notes = load_estimator(bundle_dir, card, allow_version_mismatch=args.allow_version_mismatch)
+            if card.onnx is not None:
+                load_engine(bundle_dir, card, engine="onnx", allow_version_mismatch=True)
         except BundleError as exc:
             failures += 1
             print(f"FAIL {bundle_dir.name}: {exc.message}")
             continue
-        print(f"ok   {bundle_dir.name} {card.version} ({card.task}, {len(card.features)} features)")
+        engine = "onnx" if card.onnx else f"scikit-learn only: {card.onnx_unavailable or 'no model.onnx'}"
+        print(f"ok   {bundle_dir.name} {card.version} ({card.task}, {len(card.features)} features; {engine})")
         for note in notes:
             print(f"     note: {note}")
     return 1 if failures else 0

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.errors import BundleError
 
-__all__ = ["CARD_FILE", "ArtifactInfo", "FeatureSpec", "ModelCard", "read_card"]
+__all__ = ["CARD_FILE", "ArtifactInfo", "FeatureSpec", "ModelCard", "OnnxArtifact", "OnnxCheck", "read_card"]
 
 CARD_FILE = "card.json"
 
@@ -50,6 +50,35 @@ class ArtifactInfo(BaseModel):
     size_bytes: int
 
 
+class OnnxCheck(BaseModel):
+    """How the ONNX model compared with scikit-learn on held-out rows, and the tolerance it met."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rows: int = Field(description="Held-out rows run through both engines.")
+    label_agreement: float | None = Field(None, description="Share of rows given the same class (classifiers).")
+    min_label_agreement: float | None = None
+    max_difference: float = Field(description="Largest difference in a probability or predicted value.")
+    max_difference_allowed: float
+    versions: dict[str, str] = Field(default_factory=dict, description="skl2onnx, onnx, onnxruntime.")
+
+    @property
+    def passed(self) -> bool:
+        labels_ok = self.label_agreement is None or self.label_agreement >= (self.min_label_agreement or 1.0)
+        return labels_ok and self.max_difference <= self.max_difference_allowed
+
+
+class OnnxArtifact(BaseModel):
+    """``model.onnx``: the same pipeline converted by skl2onnx, served by onnxruntime."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    sha256: str
+    size_bytes: int
+    check: OnnxCheck
+
+
 class ModelCard(BaseModel):
     """Everything known about one model bundle."""
 
@@ -71,6 +100,10 @@ class ModelCard(BaseModel):
     versions: dict[str, str] = Field(description="Python and library versions at save time.")
     artifact: ArtifactInfo
     created_at: str
+    onnx: OnnxArtifact | None = Field(
+        None, description="Present when the pipeline converted to ONNX and agreed with scikit-learn."
+    )
+    onnx_unavailable: str | None = Field(None, description="Why there is no ONNX model, when there is none.")
 
     @property
     def feature_names(self) -> list[str]:

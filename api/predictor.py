@@ -4,59 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from api.card import FeatureSpec, ModelCard
+from api.card import ModelCard
+from api.engines import Engine
 
 __all__ = ["Predictor"]
 
 
-def _column_dtype(spec: FeatureSpec) -> Any:
-    # Nullable integers and booleans travel as float/object so None can become NaN,
-    # which is what the training frame held where values were missing.
-    if spec.type == "number" or (spec.type == "integer" and spec.nullable):
-        return np.float64
-    if spec.type == "integer":
-        return np.int64
-    if spec.type == "boolean" and not spec.nullable:
-        return np.bool_
-    return object
-
-
 class Predictor:
-    """Wraps a loaded estimator with its card: rows (dicts) → typed outcomes."""
+    """A loaded engine with its card: rows (dicts) → typed outcomes."""
 
-    def __init__(self, card: ModelCard, estimator: Any) -> None:
-        import pandas as pd  # already imported by unpickling any DataFrame-fitted estimator
-
-        self._frame = pd.DataFrame
-        self._estimator = estimator
-        self._columns = [(f.name, _column_dtype(f)) for f in card.features]
+    def __init__(self, card: ModelCard, engine: Engine) -> None:
+        self.engine = engine
         self._classes = card.classes
         self.is_classifier = card.task == "classification"
 
-    def _to_frame(self, rows: list[dict[str, Any]]) -> Any:
-        columns = {}
-        for name, dtype in self._columns:
-            values = [row[name] for row in rows]
-            if dtype is object:
-                column = np.array(values, dtype=object)
-                column[column == None] = np.nan  # noqa: E711 -- elementwise test for missing values
-                columns[name] = column
-            else:
-                columns[name] = np.array(values, dtype=dtype)
-        return self._frame(columns, copy=False)
+    @property
+    def engine_name(self) -> str:
+        return self.engine.name
 
     def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One outcome per row: ``prediction`` and, for classifiers, ``probabilities``."""
-        frame = self._to_frame(rows)
+        result = self.engine.run(rows)
         if not self.is_classifier:
-            return [{"prediction": float(v)} for v in self._estimator.predict(frame)]
+            return [{"prediction": value} for value in result.tolist()]
         classes = self._classes
-        outcomes = []
-        for probabilities in self._estimator.predict_proba(frame).tolist():
-            best = max(range(len(classes)), key=probabilities.__getitem__)
-            outcomes.append(
-                {"prediction": classes[best], "probabilities": dict(zip(classes, probabilities, strict=True))}
-            )
-        return outcomes
+        best = result.argmax(axis=1).tolist()
+        return [
+            {"prediction": classes[b], "probabilities": dict(zip(classes, p, strict=True))}
+            for b, p in zip(best, result.tolist(), strict=True)
+        ]

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from api.bundle import load_estimator
+from api.bundle import load_engine
 from api.card import ModelCard, read_card
+from api.engines import EngineChoice
 from api.errors import BundleError, ModelNotFoundError, ModelUnavailableError, closest
 from api.predictor import Predictor
 from api.schemas import ModelSchemas, build_schemas
@@ -72,17 +73,17 @@ class Registry:
             entries.append(entry)
         return cls(entries, models_dir)
 
-    def load_all(self, *, allow_version_mismatch: bool) -> None:
-        """Unpickle every pending bundle, each on its own: one failure stops no other."""
+    def load_all(self, *, allow_version_mismatch: bool, engine: EngineChoice = "auto") -> None:
+        """Load every pending bundle on the engine ENGINE picks, each on its own: one failure stops no other."""
         for entry in self._entries.values():
             if entry.state != "pending":
                 continue
             started = time.perf_counter()
             try:
-                estimator, entry.notes = load_estimator(
-                    entry.path, entry.card, allow_version_mismatch=allow_version_mismatch
+                loaded, entry.notes = load_engine(
+                    entry.path, entry.card, engine=engine, allow_version_mismatch=allow_version_mismatch
                 )
-                entry.predictor = Predictor(entry.card, estimator)
+                entry.predictor = Predictor(entry.card, loaded)
             except BundleError as exc:
                 entry.fail(exc.message)
                 continue
@@ -90,7 +91,10 @@ class Registry:
             entry.state = "ready"
             for note in entry.notes:
                 logger.warning("model %s: %s", entry.name, note)
-            logger.info("model %s %s loaded in %.2f s", entry.name, entry.card.version, entry.load_seconds)
+            logger.info(
+                "model %s %s loaded on %s in %.2f s",
+                entry.name, entry.card.version, loaded.name, entry.load_seconds,
+            )
 
     def __iter__(self):
         return iter(self._entries.values())

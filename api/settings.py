@@ -7,6 +7,7 @@ no keys). Platforms set HOST/PORT/DATABASE_URL/WEB_CONCURRENCY themselves.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +76,23 @@ class Settings(BaseSettings):
     predlog_flush_seconds: float = Field(0.5, gt=0)
     db_pool_size: int = Field(2, ge=1, description="Free databases allow few connections.")
     db_connect_timeout: float = Field(3.0, gt=0)
+
+    # -- engines and micro-batching (issue 7) ------------------------------
+    engine: Literal["auto", "onnx", "sklearn"] = Field(
+        "auto",
+        description="auto: a bundle's model.onnx on onnxruntime when it has one, else scikit-learn; "
+        "onnx: refuse bundles without one; sklearn: always the pickled pipeline.",
+    )
+    micro_batch_max_rows: int = Field(
+        64, ge=1, le=10_000, description="Most single-row requests answered by one model call."
+    )
+    micro_batch_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        le=50,
+        description="How long the first waiting request may wait for others to join its model "
+        "call; 0 groups only requests that arrive while the model is busy.",
+    )
 
     @field_validator("database_url")
     @classmethod

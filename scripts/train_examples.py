@@ -90,8 +90,10 @@ def penguins() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
     prepare = ColumnTransformer(
         [
             ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            ("categories", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                         OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
+            # Categories named up front leave a missing island or sex out of the encoding
+            # (all zeros: no evidence either way); unlike imputing with the mode, this converts to ONNX.
+            ("categories", OneHotEncoder(categories=[sorted(frame[c].dropna().unique()) for c in categorical],
+                                         handle_unknown="ignore", sparse_output=False), categorical),
         ]
     )
     model = Pipeline([("prepare", prepare), ("classify", LogisticRegression(max_iter=1000, C=0.5))])

@@ -29,6 +29,9 @@ class ModelPublic(BaseModel):
     predict_url: str
     batch_url: str
     load_seconds: float | None = None
+    engine: Literal["onnx", "sklearn"] | None = Field(
+        None, description="What runs the model: onnx (onnxruntime) or sklearn; absent until loaded."
+    )
     card: ModelCard | None = Field(None, description="Absent when card.json could not be read.")
 
 
@@ -41,6 +44,7 @@ def to_public(entry: ModelEntry) -> ModelPublic:
         predict_url=f"/models/{entry.name}/predict",
         batch_url=f"/models/{entry.name}/predict/batch",
         load_seconds=entry.load_seconds,
+        engine=entry.predictor.engine_name if entry.predictor else None,
         card=entry.card,
     )
 
