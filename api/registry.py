@@ -9,6 +9,7 @@ A bundle that fails either step is kept as a failed entry: it is reported by
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,11 @@ __all__ = ["ModelEntry", "Registry"]
 logger = logging.getLogger("freeport.registry")
 
 State = Literal["pending", "ready", "failed"]
+
+# How long a request for a model still loading waits before "retry later" (503): loading
+# takes tens of seconds on a tenth of a CPU, and the request that woke the instance should
+# get its answer, as it did when the server listened only after loading.
+LOAD_WAIT_SECONDS = 60.0
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Registry:
     def __init__(self, entries: list[ModelEntry], models_dir: Path) -> None:
         self._entries = {entry.name: entry for entry in entries}
         self.models_dir = models_dir
+        self._loader_done = threading.Event()
 
     @classmethod
     def discover(cls, models_dir: Path, *, tolerance: float, max_batch_rows: int) -> Registry:
@@ -92,6 +99,35 @@ class Registry:
                 logger.warning("model %s: %s", entry.name, note)
             logger.info("model %s %s loaded in %.2f s", entry.name, entry.card.version, entry.load_seconds)
 
+    def load_all_in_background(self, *, allow_version_mismatch: bool) -> threading.Thread:
+        """Start :meth:`load_all` in a thread, so the server listens (and /health answers) at once.
+
+        On a tenth of a CPU unpickling takes tens of seconds; meanwhile /ready says
+        "pending" and requests for a model wait for it (see :meth:`wait_loaded`).
+        """
+
+        def load() -> None:
+            try:
+                self.load_all(allow_version_mismatch=allow_version_mismatch)
+            except Exception as exc:  # a bug while loading must not leave models pending forever
+                logger.exception("model loading stopped")
+                for entry in self._entries.values():
+                    if entry.state == "pending":
+                        entry.fail(f"loading stopped: {type(exc).__name__}: {exc}")
+            finally:
+                self._loader_done.set()
+
+        thread = threading.Thread(target=load, name="model-loader", daemon=True)
+        thread.start()
+        return thread
+
+    def wait_loaded(self, timeout: float) -> bool:
+        """Block until no model is pending (at most ``timeout`` s); True when none is."""
+        if not any(entry.state == "pending" for entry in self._entries.values()):
+            return True
+        self._loader_done.wait(timeout)
+        return not any(entry.state == "pending" for entry in self._entries.values())
+
     def __iter__(self):
         return iter(self._entries.values())
 
@@ -110,6 +146,9 @@ class Registry:
     def predictor(self, name: str) -> Predictor:
         """The ready predictor for ``name``, or an error saying why there is none."""
         entry = self.get(name)
+        if entry.state == "pending":
+            # The request that woke a sleeping instance waits for its model instead of failing.
+            self.wait_loaded(LOAD_WAIT_SECONDS)
         if entry.state == "ready":
             return entry.predictor
         if entry.state == "pending":
