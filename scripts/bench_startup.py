@@ -23,6 +23,7 @@ and prints the top-level imports that cost the most, lazy ones included.
 
     .venv/bin/python scripts/bench_startup.py --runs 5
     .venv/bin/python scripts/bench_startup.py --runs 1 --importtime
+    .venv/bin/python scripts/bench_startup.py --repo /tmp/main-checkout   # another checkout's api/, same venv
 """
 
 from __future__ import annotations
@@ -106,9 +107,7 @@ def scenario_dirs(models_dir: Path, scratch: Path) -> dict[str, Path]:
     return scenarios
 
 
-def start_once(
-    models_dir: Path, scratch: Path, python: list[str], timeout: float, env_extra: dict[str, str]
-) -> tuple[Run, str]:
+def start_once(models_dir: Path, scratch: Path, python: list[str], timeout: float, repo: Path) -> tuple[Run, str]:
     """Start the server once, measure, stop it; returns the figures and its stderr."""
     cards = [json.loads((p / "card.json").read_text()) for p in sorted(models_dir.iterdir()) if p.is_dir()]
     first = next(card for card in cards if card.get("examples"))
@@ -122,14 +121,13 @@ def start_once(
         "DATABASE_URL": f"sqlite:///{database}",
         "LOG_LEVEL": "warning",
         "WEB_CONCURRENCY": "1",
-        **env_extra,
     }
     base = f"http://127.0.0.1:{port}"
     stderr_path = scratch / f"stderr-{port}.txt"
     with stderr_path.open("w") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [*python, "-m", "api"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+            [*python, "-m", "api"], cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=stderr
         )
         try:
             deadline = started + timeout
@@ -152,14 +150,14 @@ def start_once(
     return Run(health, ready, predict, cpu, load), stderr_path.read_text()
 
 
-def import_seconds(python: list[str]) -> float:
+def import_seconds(python: list[str], repo: Path) -> float:
     """A fresh interpreter importing what the entrypoint needs before it listens."""
     code = (
         "import time; t = time.perf_counter(); "
         "import api.__main__, api.app, uvicorn; "
         "print(time.perf_counter() - t)"
     )
-    out = subprocess.run([*python, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    out = subprocess.run([*python, "-c", code], cwd=repo, check=True, capture_output=True, text=True)
     return float(out.stdout.strip())
 
 
@@ -179,27 +177,30 @@ def top_imports(stderr: str, count: int) -> list[tuple[float, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="start-ups per scenario; medians are printed")
-    parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose api/ to start (default: this one)")
+    parser.add_argument("--models-dir", type=Path, help="bundles to serve (default: the checkout's models/)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a start-up may take")
     parser.add_argument("--only", help="run only the scenario with this name (a bundle, or 'all together')")
     parser.add_argument("--importtime", action="store_true", help="also list the largest imports (-X importtime)")
     parser.add_argument("--top", type=int, default=12, help="how many imports --importtime lists")
     args = parser.parse_args()
     python = [sys.executable]
+    repo = args.repo.resolve()
+    models_dir = (args.models_dir or repo / "models").resolve()
 
-    imports = statistics.median(import_seconds(python) for _ in range(args.runs))
-    print(f"python {sys.version.split()[0]} · {args.runs} run(s) per scenario · medians")
+    imports = statistics.median(import_seconds(python, repo) for _ in range(args.runs))
+    print(f"{repo} · python {sys.version.split()[0]} · {args.runs} run(s) per scenario · medians")
     print(f"import time (entrypoint + app factory + uvicorn): {imports:.3f} s\n")
     header = f"{'scenario':<16} {'/health s':>10} {'/ready s':>10} {'predict s':>10} {'CPU s':>8} {'load s':>8}"
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         scratch = Path(tmp)
-        scenarios = scenario_dirs(args.models_dir, scratch)
+        scenarios = scenario_dirs(models_dir, scratch)
         if args.only:
             scenarios = {args.only: scenarios[args.only]}
-        for name, models_dir in scenarios.items():
-            runs = [start_once(models_dir, scratch, python, args.timeout, {})[0] for _ in range(args.runs)]
+        for name, bundles in scenarios.items():
+            runs = [start_once(bundles, scratch, python, args.timeout, repo)[0] for _ in range(args.runs)]
 
             def med(attr: str, runs: list[Run] = runs) -> float:
                 return statistics.median(getattr(run, attr) for run in runs)
@@ -209,7 +210,7 @@ def main() -> int:
                 f" {med('cpu'):>8.2f} {med('load'):>8.3f}"
             )
         if args.importtime:
-            _, stderr = start_once(args.models_dir.resolve(), scratch, [*python, "-X", "importtime"], args.timeout, {})
+            _, stderr = start_once(models_dir, scratch, [*python, "-X", "importtime"], args.timeout, repo)
             print("\nlargest top-level imports of one start-up with every bundle (cumulative s, -X importtime):")
             for seconds, module in top_imports(stderr, args.top):
                 print(f"  {seconds:7.3f}  {module}")
