@@ -46,7 +46,7 @@ def _create_db_engine(settings: Settings):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the service: read model cards, wire routes; models load in the lifespan."""
+    """Build the service: read model cards, wire routes; models load once the server listens."""
     settings = settings or Settings()
     registry = Registry.discover(
         settings.models_dir, tolerance=settings.range_tolerance, max_batch_rows=settings.max_batch_rows

@@ -1,7 +1,8 @@
 """The models this process serves: cards read first (cheap), estimators loaded once.
 
 Reading cards and building schemas happens in ``create_app`` so routes and
-/docs exist before anything heavy runs; unpickling happens in the lifespan.
+/docs exist before anything heavy runs; unpickling happens in a thread the
+lifespan starts, so the server listens (and /health answers) meanwhile.
 A bundle that fails either step is kept as a failed entry: it is reported by
 /ready, /models and the log, and every other model keeps serving.
 """
