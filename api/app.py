@@ -61,10 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Neither step blocks: uvicorn starts listening only when this yields, and /health should
-        # answer from then on. The log writer connects to the database in its own thread; models
-        # load in theirs while /ready says "pending" and model requests wait for them.
-        prediction_log.start()
+        # answer from then on. Models load in a thread while /ready says "pending" and model
+        # requests wait for them; the log writer connects to the database in its own thread once
+        # they are loaded, so on a fraction of a CPU the two do not compete.
         registry.load_all_in_background(allow_version_mismatch=settings.allow_version_mismatch)
+        prediction_log.start(after=registry.wait_loaded)
         try:
             yield
         finally:

@@ -93,9 +93,15 @@ class PredictionLog:
                 self._engine = self._engine_factory()
             return self._engine
 
-    def start(self) -> None:
-        """Start the writer thread (it creates the table when the database answers)."""
-        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+    def start(self, *, after: Callable[[float], bool] | None = None) -> None:
+        """Start the writer thread (it creates the table when the database answers).
+
+        ``after(timeout)``, when given, is polled until it returns True (or shutdown
+        begins) before the writer touches the database: at start-up the models load
+        first, since on a fraction of a CPU importing SQLAlchemy and connecting would
+        slow the first prediction. Records queue meanwhile, as when the database is down.
+        """
+        self._thread = threading.Thread(target=self._run, args=(after,), name="prediction-log", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -126,7 +132,9 @@ class PredictionLog:
         return None
 
     # -- writer thread ----------------------------------------------------------
-    def _run(self) -> None:
+    def _run(self, after: Callable[[float], bool] | None) -> None:
+        while after is not None and not self._stopping.is_set() and not after(0.2):
+            pass
         # SQLAlchemy, the driver, the connection and the schema are all this thread's work, so
         # none of them delays start-up or /health (a slow database only delays the log).
         from api.database import metadata
