@@ -9,7 +9,6 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from api.database import create_db_engine
 from api.handlers import install_error_handlers
 from api.predlog import PredictionLog
 from api.registry import Registry
@@ -37,19 +36,23 @@ def _describe_service(registry: Registry) -> str:
     return "\n".join(lines)
 
 
+def _create_db_engine(settings: Settings):
+    # Imported here so SQLAlchemy loads in the log writer's thread, after the server listens.
+    from api.database import create_db_engine
+
+    return create_db_engine(
+        settings.database_url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the service: read model cards, wire routes; models load in the lifespan."""
+    """Build the service: read model cards, wire routes; models load once the server listens."""
     settings = settings or Settings()
     registry = Registry.discover(
         settings.models_dir, tolerance=settings.range_tolerance, max_batch_rows=settings.max_batch_rows
     )
     prediction_log = PredictionLog(
-        partial(
-            create_db_engine,
-            settings.database_url,
-            pool_size=settings.db_pool_size,
-            connect_timeout=settings.db_connect_timeout,
-        ),
+        partial(_create_db_engine, settings),
         queue_size=settings.predlog_queue_size,
         batch_size=settings.predlog_batch_size,
         flush_seconds=settings.predlog_flush_seconds,
@@ -57,8 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry.load_all(allow_version_mismatch=settings.allow_version_mismatch, engine=settings.engine)
-        prediction_log.start()
+        # Neither step blocks: uvicorn starts listening only when this yields, and /health should
+        # answer from then on. Models load in a thread while /ready says "pending" and model
+        # requests wait for them; the log writer connects to the database in its own thread once
+        # they are loaded, so on a fraction of a CPU the two do not compete.
+        registry.load_all_in_background(
+            allow_version_mismatch=settings.allow_version_mismatch, engine=settings.engine
+        )
+        prediction_log.start(after=registry.wait_loaded)
         try:
             yield
         finally:

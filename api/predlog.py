@@ -16,12 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, text
-from sqlalchemy.engine import Engine
-
-from api.database import metadata, predictions
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["PredictionLog", "PredictionLogStats"]
 
@@ -61,6 +59,7 @@ class PredictionLog:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._engine_lock = threading.Lock()
         self._held = 0  # records taken from the queue but not yet written
         self.written = self.dropped = self.failed_writes = 0
         self.last_error: str | None = None
@@ -88,13 +87,21 @@ class PredictionLog:
     # -- lifecycle ------------------------------------------------------------
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = self._engine_factory()
-        return self._engine
+        """Created on first use, by the writer thread or /ready: never before the server listens."""
+        with self._engine_lock:  # the writer and a /ready request may both be first
+            if self._engine is None:
+                self._engine = self._engine_factory()
+            return self._engine
 
-    def start(self) -> None:
-        """Start the writer thread (it creates the table when the database answers)."""
-        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+    def start(self, *, after: Callable[[float], bool] | None = None) -> None:
+        """Start the writer thread (it creates the table when the database answers).
+
+        ``after(timeout)``, when given, is polled until it returns True (or shutdown
+        begins) before the writer touches the database: at start-up the models load
+        first, since on a fraction of a CPU importing SQLAlchemy and connecting would
+        slow the first prediction. Records queue meanwhile, as when the database is down.
+        """
+        self._thread = threading.Thread(target=self._run, args=(after,), name="prediction-log", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -115,6 +122,8 @@ class PredictionLog:
 
     def ping(self) -> str | None:
         """None when the database answers a trivial query, else what went wrong."""
+        from sqlalchemy import text
+
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -123,7 +132,13 @@ class PredictionLog:
         return None
 
     # -- writer thread ----------------------------------------------------------
-    def _run(self) -> None:
+    def _run(self, after: Callable[[float], bool] | None) -> None:
+        while after is not None and not self._stopping.is_set() and not after(0.2):
+            pass
+        # SQLAlchemy, the driver, the connection and the schema are all this thread's work, so
+        # none of them delays start-up or /health (a slow database only delays the log).
+        from api.database import metadata
+
         self._retry(lambda: metadata.create_all(self.engine))
         while True:
             batch = self._take_batch()
@@ -153,6 +168,10 @@ class PredictionLog:
         return batch
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
+        from sqlalchemy import insert
+
+        from api.database import predictions
+
         with self.engine.begin() as connection:
             connection.execute(insert(predictions), batch)
         with self._lock:

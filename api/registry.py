@@ -1,7 +1,8 @@
 """The models this process serves: cards read first (cheap), estimators loaded once.
 
 Reading cards and building schemas happens in ``create_app`` so routes and
-/docs exist before anything heavy runs; unpickling happens in the lifespan.
+/docs exist before anything heavy runs; unpickling happens in a thread the
+lifespan starts, so the server listens (and /health answers) meanwhile.
 A bundle that fails either step is kept as a failed entry: it is reported by
 /ready, /models and the log, and every other model keeps serving.
 """
@@ -9,6 +10,7 @@ A bundle that fails either step is kept as a failed entry: it is reported by
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,11 @@ __all__ = ["ModelEntry", "Registry"]
 logger = logging.getLogger("freeport.registry")
 
 State = Literal["pending", "ready", "failed"]
+
+# How long a request for a model still loading waits before "retry later" (503): loading
+# takes tens of seconds on a tenth of a CPU, and the request that woke the instance should
+# get its answer, as it did when the server listened only after loading.
+LOAD_WAIT_SECONDS = 60.0
 
 
 @dataclass
@@ -53,6 +60,7 @@ class Registry:
     def __init__(self, entries: list[ModelEntry], models_dir: Path) -> None:
         self._entries = {entry.name: entry for entry in entries}
         self.models_dir = models_dir
+        self._loader_done = threading.Event()
 
     @classmethod
     def discover(cls, models_dir: Path, *, tolerance: float, max_batch_rows: int) -> Registry:
@@ -96,6 +104,37 @@ class Registry:
                 entry.name, entry.card.version, loaded.name, entry.load_seconds,
             )
 
+    def load_all_in_background(
+        self, *, allow_version_mismatch: bool, engine: EngineChoice = "auto"
+    ) -> threading.Thread:
+        """Start :meth:`load_all` in a thread, so the server listens (and /health answers) at once.
+
+        On a tenth of a CPU unpickling takes tens of seconds; meanwhile /ready says
+        "pending" and requests for a model wait for it (see :meth:`wait_loaded`).
+        """
+
+        def load() -> None:
+            try:
+                self.load_all(allow_version_mismatch=allow_version_mismatch, engine=engine)
+            except Exception as exc:  # a bug while loading must not leave models pending forever
+                logger.exception("model loading stopped")
+                for entry in self._entries.values():
+                    if entry.state == "pending":
+                        entry.fail(f"loading stopped: {type(exc).__name__}: {exc}")
+            finally:
+                self._loader_done.set()
+
+        thread = threading.Thread(target=load, name="model-loader", daemon=True)
+        thread.start()
+        return thread
+
+    def wait_loaded(self, timeout: float) -> bool:
+        """Block until no model is pending (at most ``timeout`` s); True when none is."""
+        if not any(entry.state == "pending" for entry in self._entries.values()):
+            return True
+        self._loader_done.wait(timeout)
+        return not any(entry.state == "pending" for entry in self._entries.values())
+
     def __iter__(self):
         return iter(self._entries.values())
 
@@ -112,7 +151,10 @@ class Registry:
             raise ModelNotFoundError(f"no model is called '{name}'; {hint}") from None
 
     def predictor(self, name: str) -> Predictor:
-        """The ready predictor for ``name``, or an error saying why there is none."""
+        """The ready predictor for ``name``, or an error saying why there is none.
+
+        Never blocks: callers that should wait for a pending model call :meth:`wait_loaded` first.
+        """
         entry = self.get(name)
         if entry.state == "ready":
             return entry.predictor

@@ -34,6 +34,7 @@ def serve(tmp_path: Path) -> Callable[..., TestClient]:
         values = {"models_dir": EXAMPLE_MODELS, "database_url": f"sqlite:///{tmp_path / 'serve.db'}"}
         values.update(overrides)
         with TestClient(create_app(Settings(**values)), raise_server_exceptions=False) as client:
+            client.app.state.registry.wait_loaded(60)  # models load after start-up, in a thread
             yield client
 
     return _serve
@@ -45,4 +46,5 @@ def examples_client(tmp_path_factory) -> Iterator[TestClient]:
     db = tmp_path_factory.mktemp("db") / "examples.db"
     settings = Settings(models_dir=EXAMPLE_MODELS, database_url=f"sqlite:///{db}")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        client.app.state.registry.wait_loaded(60)  # models load after start-up, in a thread
         yield client

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from api.card import ModelCard
 from api.deps import RegistryDep
 from api.errors import ErrorBody
-from api.registry import ModelEntry
+from api.registry import LOAD_WAIT_SECONDS, ModelEntry
 
 __all__ = ["ModelPublic", "router"]
 
@@ -49,13 +49,17 @@ def to_public(entry: ModelEntry) -> ModelPublic:
     )
 
 
+# Plain `def` routes (run in the thread pool): right after start-up they wait for the models
+# still loading, so a client such as the demo sees final states, not "pending".
 @router.get("/models", response_model=list[ModelPublic])
-async def list_models(registry: RegistryDep) -> list[ModelPublic]:
+def list_models(registry: RegistryDep) -> list[ModelPublic]:
     """Every model bundle found, with its card and whether it serves."""
+    registry.wait_loaded(LOAD_WAIT_SECONDS)
     return [to_public(entry) for entry in registry]
 
 
 @router.get("/models/{name}", response_model=ModelPublic, responses={404: {"model": ErrorBody}})
-async def get_model(name: str, registry: RegistryDep) -> ModelPublic:
+def get_model(name: str, registry: RegistryDep) -> ModelPublic:
     """One model's card: features with types, ranges and categories; metrics; versions."""
+    registry.wait_loaded(LOAD_WAIT_SECONDS)
     return to_public(registry.get(name))

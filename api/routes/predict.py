@@ -22,7 +22,7 @@ from api.batching import MicroBatcher
 from api.deps import RegistryDep
 from api.errors import ErrorBody, UnsupportedMediaTypeError
 from api.predictor import Predictor
-from api.registry import ModelEntry, Registry
+from api.registry import LOAD_WAIT_SECONDS, ModelEntry, Registry
 
 __all__ = ["build_predict_router"]
 
@@ -90,7 +90,12 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
     }
     async def ready_predictor(request: Request) -> Predictor:
         # A dependency, so a model that failed to load answers 503 before its body is validated.
-        return request.app.state.registry.predictor(name)
+        registry = request.app.state.registry
+        if registry.get(name).state == "pending":
+            # The request that woke a sleeping instance waits for its model, in a thread:
+            # blocking the event loop would stall /health and every other model meanwhile.
+            await run_in_threadpool(registry.wait_loaded, LOAD_WAIT_SECONDS)
+        return registry.predictor(name)
 
     batchers: dict[int, MicroBatcher] = {}
 
