@@ -105,13 +105,40 @@ def _schema_problems(data: Any, schema: dict) -> list[str]:
     from jsonschema.validators import validator_for  # dev dependency: only validation needs it
 
     validator = validator_for(schema)(schema)
+    unknown = _unknown_keys(data, schema, schema, ())
     problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        if error.validator in ("anyOf", "oneOf"):
-            continue  # reported below, by the branch the data meant (its `type`), with the key named
-        problems.append(f"{_dotted(error.absolute_path) or '(top level)'}: {error.message}")
-    problems += _unknown_keys(data, schema, schema, ())
-    return sorted(set(problems))
+    for error in _meant_errors(validator.iter_errors(data), schema):
+        where = _dotted(error.absolute_path)
+        if error.validator == "additionalProperties" and any(u.startswith(f"{where}.") for u in unknown):
+            continue  # already named, with a suggestion, by _unknown_keys
+        problems.append(f"{where or '(top level)'}: {error.message}")
+    return sorted(set(problems + unknown))
+
+
+def _meant_errors(errors, root: dict) -> list:
+    """Errors as the author meant them: inside an anyOf, those of the branch the data chose (by its `type`).
+
+    jsonschema reports "is not valid under any of the given schemas" for the whole
+    list item; the branch's own error names the key.
+    """
+    out = []
+    for error in errors:
+        if error.validator not in ("anyOf", "oneOf") or not error.context:
+            out.append(error)
+            continue
+        by_branch: dict[int, list] = {}
+        for sub in error.context:
+            by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+        alternatives = error.validator_value
+        meant = [i for i in by_branch if isinstance(error.instance, dict)
+                 and all(_agrees(error.instance, b) for b in _branches(alternatives[i], error.instance, root))]
+        if meant and len(meant) < len(alternatives):
+            for index in meant:
+                out += _meant_errors(by_branch[index], root)
+        elif not any(e.validator == "additionalProperties" for subs in by_branch.values() for e in subs):
+            out.append(error)
+        # else: an unknown key, which _unknown_keys names with a suggestion
+    return out
 
 
 def _dotted(path) -> str:
@@ -494,8 +521,9 @@ DATABASE_URL_FORMS = {
     "railway": "postgresql://{user}@{host}:{port}/{name}",
     # `fly postgres attach`: postgres:// and sslmode=disable (private network, no TLS).
     "fly": "postgres://{user}@{host}:{port}/{name}?sslmode=disable",
-    # Heroku-style: postgres://, TLS required by the server.
-    "procfile": "postgres://{user}@{host}:{port}/{name}?sslmode=require",
+    # Heroku-style: postgres://, no sslmode in the URL (the server insists on TLS itself;
+    # libpq's default, prefer, negotiates it).
+    "procfile": "postgres://{user}@{host}:{port}/{name}",
 }
 
 
