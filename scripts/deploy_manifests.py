@@ -22,7 +22,7 @@ import shlex
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
@@ -30,10 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "PLATFORMS",
+    "BuildStep",
     "DeployPlan",
     "ManifestError",
     "SchemasMissingError",
-    "BuildStep",
     "find_schemas_dir",
     "plan_for",
     "read_dockerfile",
@@ -504,6 +504,8 @@ class DeployPlan:
     database_url_form: str
     memory_limit_mb: int = MEMORY_LIMIT_MB
     docker: list[DockerInstruction] = field(default_factory=list)
+    image_env: dict[str, str] = field(default_factory=dict)
+    image_workdir: str = "/"
 
     @property
     def workers(self) -> int:
@@ -604,7 +606,7 @@ def _docker_plan(platform: str, data: dict, root: Path) -> DeployPlan:
         elif instruction.name == "ENV":
             image_env.update(_env_pairs(instruction.args))
         elif instruction.name == "WORKDIR":
-            workdir = instruction.args if instruction.args.startswith("/") else f"{workdir.rstrip('/')}/{instruction.args}"
+            workdir = str(PurePosixPath(workdir, instruction.args))  # relative to the previous one
         elif instruction.name == "COPY":
             build.append(BuildStep("COPY " + instruction.args, workdir))
         elif instruction.name == "RUN":
@@ -625,7 +627,8 @@ def _docker_plan(platform: str, data: dict, root: Path) -> DeployPlan:
         port = int(manifest_env.get("PORT", "0"))
         return DeployPlan(
             platform="fly", manifest="fly.toml", build=build, start_command=cmd, start_env={},
-            platform_env={"FLY_APP_NAME": str(data.get("app", "")), "PRIMARY_REGION": str(data.get("primary_region", ""))},
+            platform_env={"FLY_APP_NAME": str(data.get("app", "")),
+                          "PRIMARY_REGION": str(data.get("primary_region", ""))},
             manifest_env=manifest_env,
             health_path=check.get("path", ""),
             health_request_timeout=_seconds(check.get("timeout", "2s")),
@@ -636,6 +639,8 @@ def _docker_plan(platform: str, data: dict, root: Path) -> DeployPlan:
             database_url_form=DATABASE_URL_FORMS["fly"],
             memory_limit_mb=_megabytes(data.get("vm", [{}])[0].get("memory", "256mb")),
             docker=instructions,
+            image_env=image_env,
+            image_workdir=workdir,
         )
     deploy = data.get("deploy", {})
     env, command = _strip_assignments(deploy.get("startCommand") or cmd)
@@ -652,6 +657,8 @@ def _docker_plan(platform: str, data: dict, root: Path) -> DeployPlan:
         python_version=python_version,
         database_url_form=DATABASE_URL_FORMS["railway"],
         docker=instructions,
+        image_env=image_env,
+        image_workdir=workdir,
     )
 
 

@@ -45,7 +45,6 @@ from pathlib import Path
 import httpx
 import psutil
 import psycopg2
-
 from deploy_manifests import PLATFORMS, REPO, DeployPlan, ManifestError, plan_for
 
 ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
@@ -196,7 +195,7 @@ def _run_build(plan: DeployPlan, work: Path, report: Report) -> tuple[Path, dict
         context = work / "context"
         context_files = _docker_context(REPO, files)
         _stage(REPO, context_files, context)
-        env.update({k: v for k, v in plan.manifest_env.items() if v is not None and k in _image_env(plan)})
+        env.update(plan.image_env)  # the Dockerfile's ENV holds during its RUN steps
         cwd = image
         for step in plan.build:
             cwd = image / step.workdir.lstrip("/")
@@ -208,7 +207,7 @@ def _run_build(plan: DeployPlan, work: Path, report: Report) -> tuple[Path, dict
                 report.notes.append(f"skipped RUN {step.command}: {step.skip_reason}")
                 continue
             _shell(step.command, cwd, env, "build")
-        run_dir = image / _final_workdir(plan).lstrip("/")
+        run_dir = image / plan.image_workdir.lstrip("/")
     else:
         run_dir = work / "src"
         _stage(REPO, files, run_dir)
@@ -218,22 +217,6 @@ def _run_build(plan: DeployPlan, work: Path, report: Report) -> tuple[Path, dict
             _shell(step.command, run_dir, env, "build")
     report.build_seconds = time.monotonic() - started
     return run_dir, env, venv
-
-
-def _image_env(plan: DeployPlan) -> set[str]:
-    keys = set()
-    for instruction in plan.docker:
-        if instruction.name == "ENV":
-            keys.update(k for k in shlex.split(instruction.args) for k in [k.split("=", 1)[0]])
-    return keys
-
-
-def _final_workdir(plan: DeployPlan) -> str:
-    workdir = "/"
-    for instruction in plan.docker:
-        if instruction.name == "WORKDIR":
-            workdir = instruction.args if instruction.args.startswith("/") else f"{workdir.rstrip('/')}/{instruction.args}"
-    return workdir
 
 
 def _shell(command: str, cwd: Path, env: dict[str, str], stage: str) -> None:

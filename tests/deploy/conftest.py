@@ -14,7 +14,7 @@ from tests.factories import REPO
 # scripts/ is not a package: the reader and the rehearsal are imported the way the scripts import each other.
 sys.path.insert(0, str(REPO / "scripts"))
 
-import deploy_manifests  # noqa: E402 — needs scripts/ on sys.path first
+import deploy_manifests
 
 MANIFESTS = ["render.yaml", "railway.json", "fly.toml", "Procfile", "Dockerfile", ".dockerignore", ".python-version"]
 

@@ -53,7 +53,8 @@ def test_every_manifest_serves_on_the_port_the_platform_routes_to(plans):
 
 def test_every_manifest_pins_the_python_the_bundles_were_saved_with(plans):
     pinned = (REPO / ".python-version").read_text().strip()
-    saved_with = {".".join(read_card(d).versions["python"].split(".")[:2]) for d in EXAMPLE_MODELS.iterdir() if d.is_dir()}
+    bundles = [d for d in EXAMPLE_MODELS.iterdir() if d.is_dir()]
+    saved_with = {".".join(read_card(d).versions["python"].split(".")[:2]) for d in bundles}
     assert saved_with == {pinned}
     assert {p: plan.python_version for p, plan in plans.items()} == dict.fromkeys(PLATFORMS, pinned)
 
