@@ -393,18 +393,21 @@ def _read_procfile(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- validation
 
 
-def validate(platform: str, root: Path = REPO, schemas_dir: Path | None = None) -> list[str]:
+def validate(
+    platform: str, root: Path = REPO, schemas_dir: Path | None = None, *, use_schemas: bool = True
+) -> list[str]:
     """Every problem with a platform's manifest, each naming its key; empty when it is fine.
 
     Render and Fly need the published schemas (``find_schemas_dir``); raises
-    SchemasMissingError when they are not there.
+    SchemasMissingError when they are not there, unless ``use_schemas`` is false
+    (then only the project's own rules are checked).
     """
     try:
         data = load_manifest(platform, root)
     except ManifestError as exc:
         return exc.problems
     problems: list[str] = []
-    if platform in SCHEMA_FILES:
+    if platform in SCHEMA_FILES and use_schemas:
         schema_path = (schemas_dir or find_schemas_dir(root)) / SCHEMA_FILES[platform]
         problems += _schema_problems(data, json.loads(schema_path.read_text()))
     if platform == "railway":

@@ -45,7 +45,7 @@ from pathlib import Path
 import httpx
 import psutil
 import psycopg2
-from deploy_manifests import PLATFORMS, REPO, DeployPlan, ManifestError, plan_for
+from deploy_manifests import PLATFORMS, REPO, DeployPlan, ManifestError, SchemasMissingError, plan_for, validate
 
 ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 MEMORY_MARGIN = 0.75  # peak RSS must stay below 75 % of the platform's limit
@@ -183,9 +183,9 @@ def _base_env(venv: Path) -> dict[str, str]:
     return env
 
 
-def _run_build(plan: DeployPlan, work: Path, report: Report) -> tuple[Path, dict[str, str], Path]:
+def _run_build(plan: DeployPlan, root: Path, work: Path, report: Report) -> tuple[Path, dict[str, str], Path]:
     """Build as the platform does; returns the directory to start in, the build's env and the venv."""
-    files = _pushed_files(REPO)
+    files = _pushed_files(root)
     venv = work / "venv"
     started = time.monotonic()
     subprocess.run([_python_for(plan.python_version), "-m", "venv", str(venv)], check=True)
@@ -193,8 +193,8 @@ def _run_build(plan: DeployPlan, work: Path, report: Report) -> tuple[Path, dict
     if plan.docker:
         image = work / "image"
         context = work / "context"
-        context_files = _docker_context(REPO, files)
-        _stage(REPO, context_files, context)
+        context_files = _docker_context(root, files)
+        _stage(root, context_files, context)
         env.update(plan.image_env)  # the Dockerfile's ENV holds during its RUN steps
         cwd = image
         for step in plan.build:
@@ -210,7 +210,7 @@ def _run_build(plan: DeployPlan, work: Path, report: Report) -> tuple[Path, dict
         run_dir = image / plan.image_workdir.lstrip("/")
     else:
         run_dir = work / "src"
-        _stage(REPO, files, run_dir)
+        _stage(root, files, run_dir)
         # Render makes the service's variables available to the build too.
         env.update({k: v for k, v in plan.manifest_env.items() if v is not None})
         for step in plan.build:
@@ -385,17 +385,29 @@ def _healthcheck_instruction(plan: DeployPlan) -> list[str] | None:
     return None
 
 
-def rehearse(platform: str, keep: bool = False) -> Report:
-    """Run the whole rehearsal for one platform; the report says what happened."""
+def _check_manifest(platform: str, root: Path, report: Report) -> None:
+    """Refuse a manifest that fails validation, before spending a build on it."""
+    try:
+        problems = validate(platform, root)
+    except SchemasMissingError as exc:
+        report.notes.append(f"not checked against the published schema: {exc}")
+        problems = validate(platform, root, use_schemas=False)
+    if problems:
+        raise RehearsalError("the manifest is invalid:\n  " + "\n  ".join(problems))
+
+
+def rehearse(platform: str, root: Path = REPO, keep: bool = False) -> Report:
+    """Run the whole rehearsal for one platform from the checkout at ``root``; the report says what happened."""
     report = Report(platform)
     work = Path(tempfile.mkdtemp(prefix=f"freeport-deploy-{platform}-"))
     process = None
     log_path = work / "service.log"
     try:
-        plan = plan_for(platform)
+        _check_manifest(platform, root, report)
+        plan = plan_for(platform, root)
         report.limit_mb = plan.memory_limit_mb
         report.workers = plan.workers
-        run_dir, build_env, _ = _run_build(plan, work, report)
+        run_dir, build_env, _ = _run_build(plan, root, work, report)
         port = plan.listen_port
         if not _port_is_free(port):
             report.notes.append(f"port {port} is taken on this machine; the platform's port is replaced by a free one")
@@ -480,8 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("platform", choices=PLATFORMS)
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     parser.add_argument("--keep", action="store_true", help="keep the staged build for inspection")
+    parser.add_argument("--root", type=Path, default=REPO, help="the checkout to deploy (default: this one)")
     args = parser.parse_args(argv)
-    report = rehearse(args.platform, keep=args.keep)
+    report = rehearse(args.platform, root=args.root.resolve(), keep=args.keep)
     print("\n".join(report.lines()))
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2))
