@@ -23,10 +23,10 @@ limit) and exits non-zero on any failure, including a peak above 75 % of the lim
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import itertools
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -116,18 +116,35 @@ def _stage(root: Path, files: list[str], target: Path) -> None:
         shutil.copy2(root / name, destination)
 
 
+def _dockerignore_regex(pattern: str) -> re.Pattern:
+    """A .dockerignore pattern as Go's filepath.Match reads it: ``*`` and ``?`` stop at ``/``, ``**`` does not."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[":
+            end = pattern.index("]", i)
+            out, i = out + pattern[i : end + 1], end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
 def _dockerignored(name: str, patterns: list[str]) -> bool:
-    """Docker's rule: the last matching pattern wins, ``!`` re-includes; a directory pattern covers its contents."""
+    """Docker's rule: the last matching pattern wins, ``!`` re-includes; a matched directory covers its contents."""
+    parts = name.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     ignored = False
     for pattern in patterns:
         negate = pattern.startswith("!")
-        pattern = pattern.lstrip("!").strip("/")
-        parts = name.split("/")
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        pattern_variants = {pattern, pattern.removeprefix("**/")}
-        if any(fnmatch.fnmatch(prefix, p) for prefix in prefixes for p in pattern_variants) or (
-            pattern.startswith("**/") and any(fnmatch.fnmatch(part, pattern[3:]) for part in parts)
-        ):
+        regex = _dockerignore_regex(pattern.lstrip("!").strip("/"))
+        if any(regex.match(prefix) for prefix in prefixes):
             ignored = not negate
     return ignored
 

@@ -36,3 +36,16 @@ def manifest_copy(tmp_path: Path) -> Path:
     for name in MANIFESTS:
         shutil.copy2(REPO / name, tmp_path / name)
     return tmp_path
+
+
+# Each rehearsal's report, printed after the test run so CI logs show every platform's figures.
+REHEARSAL_REPORTS: list[list[str]] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if REHEARSAL_REPORTS:
+        terminalreporter.section("deploy rehearsals")
+        for lines in REHEARSAL_REPORTS:
+            for line in lines:
+                terminalreporter.write_line(line)
+            terminalreporter.write_line("")

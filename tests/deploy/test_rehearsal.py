@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from tests.deploy.conftest import REHEARSAL_REPORTS
 from tests.factories import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -25,7 +26,7 @@ def test_rehearsal_passes_within_three_quarters_of_the_memory_limit(platform, tm
         [sys.executable, "scripts/simulate_deploy.py", platform, "--json", str(report_file)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
-    print(result.stdout)  # the figures, shown by pytest -s or on failure
+    REHEARSAL_REPORTS.append(result.stdout.splitlines())  # printed at the end of the run
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(report_file.read_text())
     assert report["ok"] and report["error"] is None
