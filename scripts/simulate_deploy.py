@@ -104,9 +104,23 @@ def _pushed_files(root: Path) -> list[str]:
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
             cwd=root, capture_output=True, check=True,
         ).stdout.decode()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise RehearsalError(f"cannot list the repository's files with git: {exc}") from exc
+    except (OSError, subprocess.CalledProcessError):
+        return _unignored_files(root)  # not a git checkout (an unpacked archive): apply .gitignore ourselves
     return [name for name in out.split("\0") if name and (root / name).is_file()]
+
+
+def _unignored_files(root: Path) -> list[str]:
+    """Every file under ``root`` that .gitignore does not exclude (a name without a slash matches at any depth)."""
+    patterns = [".git"]
+    gitignore = root / ".gitignore"
+    if gitignore.is_file():
+        for line in gitignore.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                bare = line.strip("/")
+                patterns.append(line if "/" in bare else ("!**/" if line.startswith("!") else "**/") + bare.lstrip("!"))
+    names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    return sorted(name for name in names if not _dockerignored(name, patterns))
 
 
 def _stage(root: Path, files: list[str], target: Path) -> None:

@@ -67,3 +67,13 @@ def test_docker_copy_places_files_under_the_workdir(tmp_path):
     home = tmp_path / "home" / "freeport"
     assert (home / "requirements.txt").read_text() == (REPO / "requirements.txt").read_text()
     assert (home / "api" / "routes" / "health.py").is_file() and not (home / "api" / "settings.py").exists()
+
+
+def test_staging_without_git_keeps_the_files_git_would_push(tmp_path):
+    # An unpacked archive has no .git: .gitignore is applied by the rehearsal itself, to the same effect.
+    assert simulate_deploy._unignored_files(REPO) == sorted(simulate_deploy._pushed_files(REPO))
+    (tmp_path / ".gitignore").write_text(".venv\n*.db\n/artifacts/\n")
+    for name in ("api/app.py", ".venv/bin/python", "log.db", "models/a/b.db", "artifacts/shot.png", "Procfile"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert simulate_deploy._unignored_files(tmp_path) == [".gitignore", "Procfile", "api/app.py"]
