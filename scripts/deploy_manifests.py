@@ -509,6 +509,7 @@ class DeployPlan:
     docker: list[DockerInstruction] = field(default_factory=list)
     image_env: dict[str, str] = field(default_factory=dict)
     image_workdir: str = "/"
+    health_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def workers(self) -> int:
@@ -644,6 +645,7 @@ def _docker_plan(platform: str, data: dict, root: Path) -> DeployPlan:
             docker=instructions,
             image_env=image_env,
             image_workdir=workdir,
+            health_headers={k: str(v) for k, v in check.get("headers", {}).items()},
         )
     deploy = data.get("deploy", {})
     env, command = _strip_assignments(deploy.get("startCommand") or cmd)

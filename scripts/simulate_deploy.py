@@ -446,7 +446,7 @@ def rehearse(platform: str, root: Path = REPO, keep: bool = False) -> Report:
         routed = port if plan.routed_port == plan.listen_port else plan.routed_port
         report.port = port
         api_key = secrets.token_urlsafe(16)
-        headers = {"X-Forwarded-Proto": "https"} if plan.platform == "fly" else {}
+        headers = plan.health_headers  # Fly's check says it came through HTTPS, or force_https redirects it
         with _FreshDatabase() as database:
             database_url = database.url(plan.database_url_form)
             report.database_url_form = plan.database_url_form.split("{")[0] + "…" + (
