@@ -561,7 +561,8 @@ def _render_plan(data: dict) -> DeployPlan:
         start_command=command,
         start_env=env,
         # Render's defaults (https://render.com/docs/environment-variables): PORT 10000 and
-        # a WEB_CONCURRENCY of its own, which the manifest overrides.
+        # a WEB_CONCURRENCY of its own (modelled here as 2, more than one worker), which
+        # the manifest must override.
         platform_env={"PORT": "10000", "WEB_CONCURRENCY": "2", "RENDER": "true"},
         manifest_env=manifest_env,
         health_path=service.get("healthCheckPath", ""),
