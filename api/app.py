@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.body_limit import BodyLimitMiddleware
 from api.clientip import ClientAddressMiddleware
 from api.database import create_db_engine
+from api.errors import ErrorBody
 from api.handlers import install_error_handlers
 from api.logs import AccessLogMiddleware
 from api.metrics import CountingPredictionLog, Metrics, MetricsMiddleware
@@ -31,6 +32,18 @@ from api.timeout import TimeoutMiddleware
 __all__ = ["create_app"]
 
 logger = logging.getLogger("freeport")
+
+
+_GUARD_ERRORS: dict[int | str, dict] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        401: "API keys are on (API_KEYS) and none was sent.",
+        403: "The API key sent is not valid.",
+        413: "The body is larger than MAX_BODY_BYTES.",
+        429: "Too many requests from this client; Retry-After says when to try again.",
+        504: "The request took longer than REQUEST_TIMEOUT_SECONDS.",
+    }.items()
+}
 
 
 def _describe_service(registry: Registry) -> str:
@@ -92,7 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(admin.router)
-    app.include_router(build_predict_router(registry), dependencies=_predict_dependencies(app, settings))
+    app.include_router(
+        build_predict_router(registry), dependencies=_predict_dependencies(app, settings), responses=_GUARD_ERRORS
+    )
     # Added last, so outermost: every response, refusals included, is counted, logged and has an id.
     app.add_middleware(ClientAddressMiddleware, hops=settings.trusted_proxy_hops, header=settings.client_ip_header)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
@@ -104,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _add_guards(app: FastAPI, settings: Settings) -> None:
     """Middleware that refuses or shapes requests before a route runs (innermost first)."""
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
+    # Our own rather than FastAPI's max_body_size: that one answers a too-long Content-Length in plain text.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(

@@ -110,9 +110,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail)
+        details = []
         if exc.status_code == 404:
             message = f"nothing at {request.url.path}; GET /models lists the models, /docs the endpoints"
-        return _respond(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        elif exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (e.g. not UTF-8): bad input like any other.
+            details = [ErrorDetail(message="the body could not be decoded as JSON text (UTF-8)",
+                                   hint="send a JSON object such as the example in /docs")]
+            return _respond(request, 422, InvalidInputError.code, details[0].message, details)
+        return _respond(request, exc.status_code, code, message, details, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -124,3 +124,11 @@ def test_metrics_count_requests_predictions_and_the_prediction_log(serve):
     assert _sample(text, "freeport_prediction_log_dropped_total") == 0
     assert _sample(text, "freeport_model_load_seconds", model="penguins") > 0
     assert _sample(text, "process_resident_memory_bytes") > 10_000_000
+
+
+def test_a_body_that_is_not_utf8_is_refused_as_bad_input_not_a_bare_400(serve):
+    with serve() as client:
+        response = client.post(PREDICT, content=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_input"
+    assert "UTF-8" in response.json()["message"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import time
@@ -29,9 +30,26 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_every_predic
     assert api.process.returncode in (0, -signal.SIGTERM), output[-2000:]
     assert "Traceback" not in output
     assert len(result.ok) > 50, "the load should have been running when the signal came"
-    assert result.failed == [], f"requests failed in flight: {list(result.reasons.items())[:5]}"
+    # The app logs one access line per request it received. A connection still waiting in the kernel's
+    # accept queue when the listener closes is reset without the app ever seeing it: not in flight.
+    seen = _access_log_ids(output)
+    in_flight_failures = {rid: why for rid, why in result.reasons.items() if rid in seen}
+    never_reached = {rid: why for rid, why in result.reasons.items() if rid not in seen}
+    print(f"SIGTERM under load: {len(never_reached)} connections reset in the accept queue, never seen by the app")
+    assert in_flight_failures == {}, f"requests failed in flight: {list(in_flight_failures.items())[:5]}"
+    assert all("reset by peer" in why for why in never_reached.values()), never_reached
     assert result.refused >= 1, "after SIGTERM the server must stop accepting"
     with sqlite3.connect(db) as connection:
         stored = {row[0] for row in connection.execute("select request_id from predictions")}
     print(f"SIGTERM under load: predictions made {len(result.ok)}, rows stored {len(stored)}")
     assert stored == set(result.ok)
+
+
+def _access_log_ids(output: str) -> set[str]:
+    ids = set()
+    for line in output.splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("logger") == "freeport.access":
+                ids.add(entry["request_id"])
+    return ids
