@@ -12,6 +12,7 @@ failing requests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from slowapi import Limiter
@@ -56,8 +57,6 @@ def route_limit(limiter: Limiter, limit: str, scope: str, *, blocking_storage: b
 
 def retry_after_seconds(request: Request) -> int:
     """Seconds until the bucket that refused this request has room again (at least 1)."""
-    import time
-
     limiter: Limiter = request.app.state.limiter
     limit, args = request.state.view_rate_limit
     reset_at, _ = limiter.limiter.get_window_stats(limit, *args)
