@@ -24,7 +24,7 @@ from api.registry import Registry
 from api.request_id import RequestIdMiddleware
 from api.routes import admin, health, models
 from api.routes.predict import build_predict_router
-from api.security import KeyChecker
+from api.security import KeyChecker, user_key_dependency
 from api.security_headers import SecurityHeadersMiddleware
 from api.settings import Settings
 from api.timeout import TimeoutMiddleware
@@ -144,9 +144,6 @@ def _predict_dependencies(app: FastAPI, settings: Settings) -> list:
     limit_one = route_limit(limiter, settings.rate_limit_predict, "predict", blocking_storage=shared)
     limit_batch = route_limit(limiter, settings.rate_limit_batch, "batch", blocking_storage=shared)
 
-    def require_key(request: Request) -> None:
-        keys.require_user(request)
-
     if shared:
         def limit(request: Request) -> None:
             (limit_batch if request.url.path.endswith("/batch") else limit_one)(request)
@@ -154,4 +151,4 @@ def _predict_dependencies(app: FastAPI, settings: Settings) -> list:
         async def limit(request: Request) -> None:
             await (limit_batch if request.url.path.endswith("/batch") else limit_one)(request)
 
-    return [Depends(require_key), Depends(limit)]
+    return [Depends(user_key_dependency(keys)), Depends(limit)]

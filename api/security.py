@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 
+from fastapi import Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from api.errors import MissingKeyError, WrongKeyError
 
-__all__ = ["KeyChecker", "key_digest", "presented_key"]
+__all__ = ["KeyChecker", "key_digest", "presented_key", "user_key_dependency"]
 
 _HOW_TO_SEND = "send it as the header `X-API-Key: <key>` or `Authorization: Bearer <key>`"
 
@@ -82,3 +85,29 @@ class KeyChecker:
             raise MissingKeyError(f"this endpoint needs the admin key: {_HOW_TO_SEND}")
         if not _matches(key, self._admin):
             raise WrongKeyError("this endpoint needs the admin key; the key sent is not it")
+
+
+def user_key_dependency(keys: KeyChecker) -> Callable[..., Awaitable[None]]:
+    """The predict routes' key check; with keys on, it also declares both ways to send one in OpenAPI,
+    so /docs shows an Authorize button (with keys off, no padlock suggests a key is needed)."""
+    if keys.open:
+        async def require_key(request: Request) -> None:
+            keys.require_user(request)
+
+        return require_key
+
+    # auto_error=False: these only document the schemes; require_user decides, with our messages.
+    header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from API_KEYS.")
+    bearer_scheme = HTTPBearer(auto_error=False, description="The same key, as `Authorization: Bearer <key>`.")
+
+    by_header, by_bearer = Security(header_scheme), Security(bearer_scheme)
+
+    # Defaults, not Annotated[...]: with postponed annotations FastAPI could not see these local objects.
+    async def require_key_documented(
+        request: Request,
+        _header: str | None = by_header,
+        _bearer: HTTPAuthorizationCredentials | None = by_bearer,
+    ) -> None:
+        keys.require_user(request)
+
+    return require_key_documented

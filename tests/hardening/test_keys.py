@@ -81,3 +81,12 @@ def test_keys_never_reach_the_logs_or_the_settings_repr(serve, caplog):
     for secret in (USER, ADMIN, "a-wrong-key-0000"):
         assert secret not in logged
         assert secret not in settings_text
+
+
+def test_docs_offer_the_key_schemes_only_when_keys_are_on(serve, keyed):
+    spec = keyed.get("/openapi.json").json()
+    assert {"APIKeyHeader", "HTTPBearer"} <= set(spec["components"]["securitySchemes"])
+    assert spec["paths"][PREDICT]["post"]["security"]
+    with serve() as open_client:
+        spec = open_client.get("/openapi.json").json()
+    assert "security" not in spec["paths"][PREDICT]["post"]
