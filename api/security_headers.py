@@ -24,6 +24,8 @@ _PAGES = ("/docs", "/redoc")
 
 
 class SecurityHeadersMiddleware:
+    """Adds the headers above to every HTTP response."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 

@@ -19,6 +19,8 @@ __all__ = ["TimeoutMiddleware"]
 
 
 class TimeoutMiddleware:
+    """Runs each request under a deadline; past it, answers 504 in the ErrorBody shape if nothing was sent."""
+
     def __init__(self, app: ASGIApp, *, seconds: float) -> None:
         self.app = app
         self.seconds = seconds
