@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from api.settings import Settings
 
-__all__ = ["client_key", "create_limiter", "retry_after_seconds", "route_limit"]
+__all__ = ["client_key", "create_limiter", "predict_limit_dependency", "retry_after_seconds", "route_limit"]
 
 
 def client_key(request: Request) -> str:
@@ -53,6 +53,20 @@ def route_limit(limiter: Limiter, limit: str, scope: str, *, blocking_storage: b
 
     check.__name__ = f"rate_limit_{scope}"
     return limiter.shared_limit(limit, scope=scope)(check)
+
+
+def predict_limit_dependency(limiter: Limiter, settings: Settings) -> Callable[[Request], object]:
+    """One dependency for every predict route: batch paths count against RATE_LIMIT_BATCH, others RATE_LIMIT_PREDICT."""
+    shared = bool(settings.rate_limit_storage_url.get_secret_value())
+    one = route_limit(limiter, settings.rate_limit_predict, "predict", blocking_storage=shared)
+    batch = route_limit(limiter, settings.rate_limit_batch, "batch", blocking_storage=shared)
+    if shared:
+        def limit(request: Request) -> None:
+            (batch if request.url.path.endswith("/batch") else one)(request)
+    else:
+        async def limit(request: Request) -> None:
+            await (batch if request.url.path.endswith("/batch") else one)(request)
+    return limit
 
 
 def retry_after_seconds(request: Request) -> int:
