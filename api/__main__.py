@@ -6,13 +6,14 @@ import logging
 
 import uvicorn
 
+from api.logs import configure_logging
 from api.settings import Settings
 
 
 def main() -> None:
     """Serve with uvicorn, configured only from the environment (see api.settings)."""
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     if settings.web_concurrency > 1:
         logging.getLogger("freeport").warning(
             "WEB_CONCURRENCY=%d: every worker loads its own copy of every model; "
@@ -25,7 +26,16 @@ def main() -> None:
         port=settings.port,
         workers=settings.web_concurrency,
         log_level=settings.log_level,
-        timeout_graceful_shutdown=20,
+        # Our logging (api.logs) for every line; api.logs.AccessLogMiddleware writes the access lines.
+        log_config=None,
+        access_log=False,
+        # The client address comes from api.clientip, trusting only TRUSTED_PROXY_HOPS; uvicorn's own
+        # handling would let any client choose its address with X-Forwarded-For when allowed from '*'.
+        proxy_headers=False,
+        server_header=False,
+        # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
+        # runs the lifespan's shutdown, which flushes the prediction log.
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
 
+from api.clientip import ClientAddressMiddleware
+from api.guards import GUARD_ERRORS, add_guard_middleware, predict_guards
 from api.handlers import install_error_handlers
+from api.logs import AccessLogMiddleware
+from api.metrics import CountingPredictionLog, Metrics, MetricsMiddleware
 from api.predlog import PredictionLog
 from api.registry import Registry
 from api.request_id import RequestIdMiddleware
-from api.routes import health, models
+from api.routes import admin, health, models
 from api.routes.predict import build_predict_router
 from api.settings import Settings
 
@@ -80,12 +85,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    metrics = Metrics(prediction_log, registry)
     app.state.settings = settings
     app.state.registry = registry
-    app.state.prediction_log = prediction_log
+    app.state.prediction_log = CountingPredictionLog(prediction_log, metrics)
+    app.state.metrics = metrics
+    app.state.started_at = time.monotonic()
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
+    add_guard_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(models.router)
-    app.include_router(build_predict_router(registry))
+    app.include_router(admin.router)
+    app.include_router(
+        build_predict_router(registry), dependencies=predict_guards(app, settings), responses=GUARD_ERRORS
+    )
+    # Added last, so outermost: every response, refusals included, is counted, logged and has an id.
+    app.add_middleware(ClientAddressMiddleware, hops=settings.trusted_proxy_hops, header=settings.client_ip_header)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     return app

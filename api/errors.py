@@ -5,7 +5,9 @@
     ├── ModelNotFoundError        no model by that name (404)
     ├── ModelUnavailableError     the model exists but failed to load (503)
     ├── InvalidInputError         the request's data breaks the model's schema (422)
-    └── UnsupportedMediaTypeError the body is not JSON (415)
+    ├── UnsupportedMediaTypeError the body is not JSON (415)
+    ├── MissingKeyError           an API key is required and none was sent (401)
+    └── WrongKeyError             the key sent is not accepted here (403)
 
 Every error response, 4xx or 5xx, has the body ``ErrorBody``.
 """
@@ -23,9 +25,11 @@ __all__ = [
     "ErrorDetail",
     "FreeportError",
     "InvalidInputError",
+    "MissingKeyError",
     "ModelNotFoundError",
     "ModelUnavailableError",
     "UnsupportedMediaTypeError",
+    "WrongKeyError",
     "closest",
 ]
 
@@ -92,6 +96,20 @@ class UnsupportedMediaTypeError(FreeportError):
 
     status_code = 415
     code = "unsupported_media_type"
+
+
+class MissingKeyError(FreeportError):
+    """The endpoint needs an API key and the request carries none."""
+
+    status_code = 401
+    code = "missing_api_key"
+
+
+class WrongKeyError(FreeportError):
+    """The request's API key is unknown, or not allowed on this endpoint."""
+
+    status_code = 403
+    code = "wrong_api_key"
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:

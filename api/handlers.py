@@ -10,25 +10,33 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
-from api.errors import ErrorBody, ErrorDetail, FreeportError, InvalidInputError, closest
+from api.errors import ErrorBody, ErrorDetail, FreeportError, InvalidInputError, MissingKeyError, closest
+from api.ratelimit import retry_after_seconds
 
-__all__ = ["install_error_handlers", "validation_details"]
+__all__ = ["error_response", "install_error_handlers", "validation_details"]
 
 logger = logging.getLogger("freeport.errors")
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def _respond(request: Request, status: int, code: str, message: str, details=(), headers=None) -> JSONResponse:
+def error_response(scope: Scope, status: int, code: str, message: str, details=(), headers=None) -> JSONResponse:
+    """An ErrorBody response; middleware answering on its own (413, 504) uses it too."""
     body = ErrorBody(
         error=code,
         message=message,
         details=list(details),
-        request_id=request.scope.get("state", {}).get("request_id"),
+        request_id=scope.get("state", {}).get("request_id"),
     )
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _respond(request: Request, status: int, code: str, message: str, details=(), headers=None) -> JSONResponse:
+    return error_response(request.scope, status, code, message, details, headers)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str | None:
@@ -79,6 +87,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FreeportError)
     async def _freeport(request: Request, exc: FreeportError) -> JSONResponse:
         headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+        if isinstance(exc, MissingKeyError):
+            headers = {"WWW-Authenticate": 'Bearer realm="freeport"'}
         return _respond(request, exc.status_code, exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -88,13 +98,27 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"invalid input: {', '.join(fields)}" if fields else details[0].message
         return _respond(request, 422, InvalidInputError.code, message, details)
 
+    @app.exception_handler(RateLimitExceeded)
+    async def _limited(request: Request, exc: RateLimitExceeded) -> JSONResponse:
+        wait = retry_after_seconds(request)
+        message = f"too many requests: the limit is {exc.detail}; retry in {wait} s"
+        hint = "send an API key to be counted on your own, or ask for a higher limit"
+        details = [ErrorDetail(field=None, message=f"limit {exc.detail}", hint=hint)]
+        return _respond(request, 429, "rate_limited", message, details, {"Retry-After": str(wait)})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail)
+        details = []
         if exc.status_code == 404:
             message = f"nothing at {request.url.path}; GET /models lists the models, /docs the endpoints"
-        return _respond(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        elif exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (e.g. not UTF-8): bad input like any other.
+            details = [ErrorDetail(message="the body could not be decoded as JSON text (UTF-8)",
+                                   hint="send a JSON object such as the example in /docs")]
+            return _respond(request, 422, InvalidInputError.code, details[0].message, details)
+        return _respond(request, exc.status_code, code, message, details, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

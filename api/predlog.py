@@ -26,6 +26,7 @@ __all__ = ["PredictionLog", "PredictionLogStats"]
 logger = logging.getLogger("freeport.predlog")
 
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
+_RETRY_WHILE_STOPPING = 0.5
 _WAKE: dict[str, Any] = {}  # not a record: put on the queue only to end the writer's wait
 
 
@@ -188,7 +189,10 @@ class PredictionLog:
                     self.failed_writes += 1
                     self.last_error = _describe(exc)
                 logger.warning("prediction log: database write failed, retrying in %.1f s: %s", delay, self.last_error)
-                time.sleep(delay)
+                if self._stopping.is_set():
+                    time.sleep(_RETRY_WHILE_STOPPING)  # retry often: the shutdown deadline is near
+                else:
+                    self._stopping.wait(delay)  # a shutdown cuts the back-off short, to flush in time
                 delay = min(delay * 2, _RETRY_MAX)
                 continue
             if self.last_error is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "normalise_database_url"]
@@ -98,3 +98,64 @@ class Settings(BaseSettings):
     @classmethod
     def _accept_postgres_scheme(cls, url: str) -> str:
         return normalise_database_url(url)
+
+    # -- production hardening (issue 6): keys, limits, proxies, CORS, limits on requests, logs ------
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Comma-separated keys accepted on the predict endpoints (X-API-Key or "
+        "Authorization: Bearer). Empty: the API is open.",
+    )
+    admin_api_key: SecretStr = Field(
+        SecretStr(""), description="Key for /admin/* (and /metrics when set). Empty: admin endpoints are off."
+    )
+    trusted_proxy_hops: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Proxies in front of the app that append to X-Forwarded-For; the client is the entry "
+        "that many places from the right. 0: the socket peer. Render: 2.",
+    )
+    client_ip_header: str = Field(
+        "", description="A header the platform sets to the client address (Fly: Fly-Client-IP); wins over XFF."
+    )
+    rate_limit_predict: str = Field("60/minute", description="Per client, on POST /models/{name}/predict.")
+    rate_limit_batch: str = Field("20/minute", description="Per client, on POST /models/{name}/predict/batch.")
+    rate_limit_storage_url: SecretStr = Field(
+        SecretStr(""), description="Empty: counters in memory (one instance). redis://…: shared by instances."
+    )
+    rate_limit_key_prefix: str = Field("freeport", description="Prefix of the counters' keys in shared storage.")
+    cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: no CORS headers.")
+    cors_allow_credentials: bool = Field(False, description="Allow cookies/credentials cross-origin (never with *).")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 past it).")
+    request_timeout_seconds: float = Field(30.0, gt=0, description="A request still running after this gets 504.")
+    log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per log line.")
+    graceful_shutdown_seconds: float = Field(
+        20.0, gt=0, description="After SIGTERM, how long in-flight requests get to finish."
+    )
+
+    @field_validator("rate_limit_predict", "rate_limit_batch")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit; write e.g. '60/minute' or '10/second;500/hour'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_wildcard_with_credentials(self) -> Settings:
+        # Browsers reject `Access-Control-Allow-Origin: *` with credentials; echoing any origin instead
+        # would let every site act with a visitor's cookies. https://fetch.spec.whatwg.org/#cors-protocol-and-credentials
+        if self.cors_allow_credentials and "*" in self.cors_origin_list:
+            raise ValueError("CORS_ORIGINS='*' cannot be combined with CORS_ALLOW_CREDENTIALS=true; list the origins")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]

@@ -1,0 +1,118 @@
+"""Prometheus metrics for GET /metrics, in a registry of the app's own (never the global one).
+
+- freeport_requests_total, freeport_request_duration_seconds: by method, route template and status
+- freeport_predictions_total: rows predicted, by model
+- freeport_prediction_log_*: the log's queue depth, rows written, rows dropped, failed writes
+- freeport_model_load_seconds, freeport_model_ready: by model
+- process_resident_memory_bytes and the rest of prometheus_client's process metrics
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.predlog import PredictionLog
+from api.registry import Registry
+
+__all__ = ["CountingPredictionLog", "Metrics", "MetricsMiddleware"]
+
+# Predictions take milliseconds; a request past 10 s has already met REQUEST_TIMEOUT_SECONDS's neighbourhood.
+_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class _StateCollector:
+    """Reads the prediction log's counters and the models' load state at scrape time."""
+
+    def __init__(self, prediction_log: PredictionLog, registry: Registry) -> None:
+        self.prediction_log = prediction_log
+        self.registry = registry
+
+    def collect(self):
+        stats = self.prediction_log.stats()
+        yield GaugeMetricFamily("freeport_prediction_log_queue_depth", "Rows waiting to be written.", stats.queued)
+        yield CounterMetricFamily("freeport_prediction_log_written", "Rows written to the database.", stats.written)
+        yield CounterMetricFamily(
+            "freeport_prediction_log_dropped", "Rows lost because the queue was full.", stats.dropped
+        )
+        yield CounterMetricFamily(
+            "freeport_prediction_log_failed_writes", "Database writes that failed and were retried.",
+            stats.failed_writes,
+        )
+        load = GaugeMetricFamily("freeport_model_load_seconds", "Time to load the model at start-up.", labels=["model"])
+        ready = GaugeMetricFamily("freeport_model_ready", "1 when the model serves.", labels=["model"])
+        for entry in self.registry:
+            if entry.load_seconds is not None:
+                load.add_metric([entry.name], entry.load_seconds)
+            ready.add_metric([entry.name], 1.0 if entry.state == "ready" else 0.0)
+        yield load
+        yield ready
+
+
+class Metrics:
+    """The app's metrics and the registry they are exposed from."""
+
+    def __init__(self, prediction_log: PredictionLog, registry: Registry) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["method", "route", "status"]
+        self.requests = Counter("freeport_requests", "HTTP requests answered.", labels, registry=self.registry)
+        self.latency = Histogram(
+            "freeport_request_duration_seconds", "Time to answer, by route.", labels,
+            buckets=_BUCKETS, registry=self.registry,
+        )
+        self.predictions = Counter("freeport_predictions", "Rows predicted.", ["model"], registry=self.registry)
+        ProcessCollector(registry=self.registry)
+        self.registry.register(_StateCollector(prediction_log, registry))
+
+
+class CountingPredictionLog:
+    """The prediction log, counting each model's rows into freeport_predictions_total as they are queued.
+
+    Every prediction passes through ``record``, so counting there covers the
+    single and batch routes of every model without touching them.
+    """
+
+    def __init__(self, log: PredictionLog, metrics: Metrics) -> None:
+        self._log = log
+        self._predictions = metrics.predictions
+
+    def record(self, records: list[dict[str, Any]]) -> None:
+        if records:
+            self._predictions.labels(records[0]["model"]).inc(len(records))
+        self._log.record(records)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._log, name)
+
+
+class MetricsMiddleware:
+    """Counts and times every request by its route template (not its raw path: bounded labels)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            labels = (scope["method"], route, str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)

@@ -1,0 +1,77 @@
+"""Rate limits on the predict endpoints, with slowapi.
+
+A client is its API key (as a digest) when it sent a valid one, else its
+address as api/clientip.py derives it, so clients behind one proxy get their
+own buckets and nobody picks a bucket by forging X-Forwarded-For. Single-row
+and batch predictions have their own limits (RATE_LIMIT_PREDICT,
+RATE_LIMIT_BATCH), each shared across every model. Counters live in memory,
+or in Redis when RATE_LIMIT_STORAGE_URL is set so instances share them; if
+Redis stops answering, slowapi counts in memory until it is back rather than
+failing requests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from slowapi import Limiter
+from starlette.requests import Request
+
+from api.settings import Settings
+
+__all__ = ["client_key", "create_limiter", "predict_limit_dependency", "retry_after_seconds", "route_limit"]
+
+
+def client_key(request: Request) -> str:
+    """Whom a request counts against: its validated key, else its trusted address."""
+    state = request.scope.get("state", {})
+    if "client_key" in state:
+        return "key:" + state["client_key"]
+    return "ip:" + state.get("client_ip", request.client.host if request.client else "unknown")
+
+
+def create_limiter(settings: Settings) -> Limiter:
+    storage = settings.rate_limit_storage_url.get_secret_value()
+    return Limiter(
+        key_func=client_key,
+        storage_uri=storage or "memory://",
+        key_prefix=settings.rate_limit_key_prefix,
+        in_memory_fallback=[settings.rate_limit_predict] if storage else [],
+    )
+
+
+def route_limit(limiter: Limiter, limit: str, scope: str, *, blocking_storage: bool) -> Callable[[Request], object]:
+    """A dependency that counts a request against ``limit`` in bucket ``scope`` (429 past it)."""
+    if blocking_storage:
+        # Redis is network I/O: a plain function runs in the thread pool, off the event loop.
+        def check(request: Request) -> None:
+            return None
+    else:
+        async def check(request: Request) -> None:
+            return None
+
+    check.__name__ = f"rate_limit_{scope}"
+    return limiter.shared_limit(limit, scope=scope)(check)
+
+
+def predict_limit_dependency(limiter: Limiter, settings: Settings) -> Callable[[Request], object]:
+    """One dependency for every predict route: batch paths count against RATE_LIMIT_BATCH, others RATE_LIMIT_PREDICT."""
+    shared = bool(settings.rate_limit_storage_url.get_secret_value())
+    one = route_limit(limiter, settings.rate_limit_predict, "predict", blocking_storage=shared)
+    batch = route_limit(limiter, settings.rate_limit_batch, "batch", blocking_storage=shared)
+    if shared:
+        def limit(request: Request) -> None:
+            (batch if request.url.path.endswith("/batch") else one)(request)
+    else:
+        async def limit(request: Request) -> None:
+            await (batch if request.url.path.endswith("/batch") else one)(request)
+    return limit
+
+
+def retry_after_seconds(request: Request) -> int:
+    """Seconds until the bucket that refused this request has room again (at least 1)."""
+    limiter: Limiter = request.app.state.limiter
+    limit, args = request.state.view_rate_limit
+    reset_at, _ = limiter.limiter.get_window_stats(limit, *args)
+    return max(1, int(reset_at - time.time()) + 1)

@@ -1,0 +1,77 @@
+"""Operators' endpoints: Prometheus metrics, and the service's counters as JSON (admin key)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from api.deps import PredictionLogDep, RegistryDep
+from api.errors import ErrorBody
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["service"])
+
+_KEY_ERRORS = {
+    401: {"model": ErrorBody, "description": "The admin key is required and was not sent."},
+    403: {"model": ErrorBody, "description": "Wrong key, or admin endpoints are off (no ADMIN_API_KEY)."},
+}
+
+
+def _admin_only(request: Request) -> None:
+    request.app.state.keys.require_admin(request)
+
+
+def _admin_when_configured(request: Request) -> None:
+    # Metrics hold counts, never inputs or keys: open by default, behind the admin key once there is one.
+    if request.app.state.keys.has_admin:
+        request.app.state.keys.require_admin(request)
+
+
+class PredictionLogStatus(BaseModel):
+    """The prediction log's writer."""
+
+    queued: int = Field(description="Rows waiting to be written.")
+    written: int
+    dropped: int = Field(description="Rows lost because the queue was full.")
+    failed_writes: int = Field(description="Writes that failed and were retried.")
+    last_error: str | None = Field(None, description="The database's last error, until a write succeeds.")
+
+
+class ServiceStats(BaseModel):
+    """What the service has done since it started."""
+
+    uptime_seconds: float
+    prediction_log: PredictionLogStatus
+    models_ready: list[str]
+    models_failed: list[str]
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(_admin_when_configured)],
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."}, **_KEY_ERRORS},
+)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency by route, predictions by model, the log's queue, memory."""
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/admin/stats", response_model=ServiceStats, dependencies=[Depends(_admin_only)], responses=_KEY_ERRORS)
+def admin_stats(request: Request, registry: RegistryDep, prediction_log: PredictionLogDep) -> ServiceStats:
+    """Counters for operators (admin key): the prediction log's writer and the models' states."""
+    stats = prediction_log.stats()
+    return ServiceStats(
+        uptime_seconds=round(time.monotonic() - request.app.state.started_at, 3),
+        prediction_log=PredictionLogStatus(
+            queued=stats.queued, written=stats.written, dropped=stats.dropped,
+            failed_writes=stats.failed_writes, last_error=stats.last_error,
+        ),
+        models_ready=[e.name for e in registry if e.state == "ready"],
+        models_failed=[e.name for e in registry if e.state == "failed"],
+    )
