@@ -117,7 +117,9 @@ def demo(live_api: ApiProcess, tmp_path_factory) -> Iterator[DemoProcess]:
     process.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while
+# it is open, which would break asyncio.run() in the tests that come after tests/demo.
+@pytest.fixture(scope="package")
 def browser():
     """Debian's Chromium driven by Playwright; `playwright install` is never needed or run."""
     from playwright.sync_api import sync_playwright
