@@ -485,11 +485,14 @@ def rehearse(platform: str, root: Path = REPO, keep: bool = False) -> Report:
                 report.load_seconds = time.monotonic() - load_started
             peak = sampler.stop()
             report.peak_rss_mb = peak / 2**20
+            # The platform's shell may not exec the service: wait for the whole tree, since the
+            # service flushes its prediction log after the shell has gone.
+            tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
             os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired as exc:
-                raise RehearsalError("the service did not stop within 40 s of SIGTERM") from exc
+            _, still_running = psutil.wait_procs(tree, timeout=40)
+            if still_running:
+                raise RehearsalError("the service did not stop within 40 s of SIGTERM")
+            process.wait(timeout=5)
             output = log_path.read_text()
             if "Traceback" in output:
                 raise RehearsalError("the service logged a traceback:\n" + output[-2000:])
