@@ -26,7 +26,7 @@ def main() -> None:
         port=settings.port,
         workers=settings.web_concurrency,
         log_level=settings.log_level,
-        # Our logging (api.logs) for every line; api.logs.AccessLogMiddleware writes the access lines.
+        # Our logging (api.logs) for every line; api.logs.log_request writes the access lines.
         log_config=None,
         access_log=False,
         # The client address comes from api.clientip, trusting only TRUSTED_PROXY_HOPS; uvicorn's own

@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from api.clientip import ClientAddressMiddleware
 from api.guards import GUARD_ERRORS, add_guard_middleware, predict_guards
 from api.handlers import install_error_handlers
-from api.logs import AccessLogMiddleware
-from api.metrics import CountingPredictionLog, Metrics, MetricsMiddleware
+from api.logs import log_request
+from api.metrics import CountingPredictionLog, Metrics
+from api.observe import ObserveRequestsMiddleware
 from api.predlog import PredictionLog
 from api.registry import Registry
 from api.request_id import RequestIdMiddleware
@@ -101,7 +102,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Added last, so outermost: every response, refusals included, is counted, logged and has an id.
     app.add_middleware(ClientAddressMiddleware, hops=settings.trusted_proxy_hops, header=settings.client_ip_header)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(ObserveRequestsMiddleware, observers=[metrics.observe_request, log_request])
     app.add_middleware(RequestIdMiddleware)
     return app

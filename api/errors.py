@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,7 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "WrongKeyError",
     "closest",
+    "error_responses",
 ]
 
 
@@ -117,3 +119,8 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     by_lower = {c.lower(): c for c in choices}
     match = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.5)
     return by_lower[match[0]] if match else None
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for routes: each status documented with the one error shape."""
+    return {code: {"model": ErrorBody, "description": text} for code, text in descriptions.items()}

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitMiddleware
-from api.errors import ErrorBody
+from api.errors import error_responses
 from api.ratelimit import create_limiter, predict_limit_dependency
 from api.security import KeyChecker, user_key_dependency
 from api.security_headers import SecurityHeadersMiddleware
@@ -21,16 +21,15 @@ from api.timeout import TimeoutMiddleware
 
 __all__ = ["GUARD_ERRORS", "add_guard_middleware", "predict_guards"]
 
-GUARD_ERRORS: dict[int | str, dict] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
+GUARD_ERRORS: dict[int | str, dict] = error_responses(
+    {
         401: "API keys are on (API_KEYS) and none was sent.",
         403: "The API key sent is not valid.",
         413: "The body is larger than MAX_BODY_BYTES.",
         429: "Too many requests from this client; Retry-After says when to try again.",
         504: "The request took longer than REQUEST_TIMEOUT_SECONDS.",
-    }.items()
-}
+    }
+)
 
 
 def add_guard_middleware(app: FastAPI, settings: Settings) -> None:

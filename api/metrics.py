@@ -9,17 +9,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from api.predlog import PredictionLog
 from api.registry import Registry
 
-__all__ = ["CountingPredictionLog", "Metrics", "MetricsMiddleware"]
+__all__ = ["CountingPredictionLog", "Metrics"]
 
 # Predictions take milliseconds; a request past 10 s has already met REQUEST_TIMEOUT_SECONDS's neighbourhood.
 _BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -68,6 +67,13 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         self.registry.register(_StateCollector(prediction_log, registry))
 
+    def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count and time one request by its route template (not its raw path: bounded labels)."""
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        labels = (scope["method"], route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
 
 class CountingPredictionLog:
     """The prediction log, counting each model's rows into freeport_predictions_total as they are queued.
@@ -87,32 +93,3 @@ class CountingPredictionLog:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._log, name)
-
-
-class MetricsMiddleware:
-    """Counts and times every request by its route template (not its raw path: bounded labels)."""
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            labels = (scope["method"], route, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)

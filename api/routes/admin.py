@@ -10,16 +10,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from api.deps import PredictionLogDep, RegistryDep
-from api.errors import ErrorBody
+from api.errors import error_responses
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["service"])
 
-_KEY_ERRORS = {
-    401: {"model": ErrorBody, "description": "The admin key is required and was not sent."},
-    403: {"model": ErrorBody, "description": "Wrong key, or admin endpoints are off (no ADMIN_API_KEY)."},
-}
+_KEY_ERRORS = error_responses({
+    401: "The admin key is required and was not sent.",
+    403: "Wrong key, or admin endpoints are off (no ADMIN_API_KEY).",
+})
 
 
 def _admin_only(request: Request) -> None:

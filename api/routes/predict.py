@@ -20,21 +20,20 @@ from starlette.concurrency import run_in_threadpool
 
 from api.batching import MicroBatcher
 from api.deps import RegistryDep
-from api.errors import ErrorBody, UnsupportedMediaTypeError
+from api.errors import UnsupportedMediaTypeError, error_responses
 from api.predictor import Predictor
 from api.registry import LOAD_WAIT_SECONDS, ModelEntry, Registry
 
 __all__ = ["build_predict_router"]
 
-_ERRORS = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
+_ERRORS = error_responses(
+    {
         404: "No such model.",
         415: "The body is not JSON.",
         422: "A field is missing, unknown, of the wrong type, out of range or an unknown category.",
         503: "The model failed to load.",
-    }.items()
-}
+    }
+)
 
 
 async def require_json(request: Request) -> None:
