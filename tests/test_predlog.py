@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 
 import psycopg2
+import pytest
 from sqlalchemy import create_engine, select
 
 from api.card import read_card
 from api.database import predictions
+from api.predlog import WRITER_NICE
 from api.settings import normalise_database_url
 from tests.factories import EXAMPLE_MODELS
 from tests.pg import fresh_database, throwaway_cluster, wait_until
@@ -43,6 +48,29 @@ def test_predictions_are_logged_with_inputs_outputs_and_request_ids(serve, datab
     assert {r["request_id"] for r in logged} == {batch["request_id"]}
     assert [r["inputs"] for r in logged] == FLIGHTS
     assert [r["outputs"]["prediction"] for r in logged] == [p["prediction"] for p in batch["predictions"]]
+
+
+def test_large_batches_are_written_whole_and_in_order(serve, database_url):
+    # Each batch is written in many small INSERTs (so the writer lets requests run between them):
+    # none of them may lose, repeat or reorder a row.
+    sent = [FLIGHTS[i % len(FLIGHTS)] | {"month": 1 + i % 12} for i in range(300)]
+    with serve(database_url=database_url, predlog_batch_size=128, predlog_flush_seconds=0.05) as client:
+        for start in range(0, len(sent), 100):
+            response = client.post("/models/flight-delay/predict/batch", json={"rows": sent[start:start + 100]})
+            assert response.status_code == 200
+        assert wait_until(lambda: client.get("/ready").json()["database"]["written"] == len(sent))
+    assert [r["inputs"] for r in _rows(database_url)] == sent
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are per thread only on Linux")
+def test_the_log_writer_gives_way_to_requests(serve):
+    # On one small CPU the kernel should run requests first and the writer in the time they leave.
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with serve() as client:
+        assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
+        writer = next(t for t in threading.enumerate() if t.name == "prediction-log")
+        assert os.getpriority(os.PRIO_PROCESS, writer.native_id) == max(WRITER_NICE, before)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # requests keep theirs
 
 
 def test_shutdown_flushes_the_queue(serve, database_url):
