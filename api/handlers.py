@@ -75,7 +75,7 @@ def validation_details(errors: list[dict[str, Any]]) -> list[ErrorDetail]:
             else:
                 message = f"the batch has {size} rows; the limit is {limit}"
                 hint = f"split it into batches of at most {limit} rows"
-        elif kind == "model_attributes_type" and loc == ("body",):
+        elif kind in ("model_attributes_type", "model_type") and loc == ("body",):
             field, message = None, "the body must be a JSON object"
         details.append(ErrorDetail(field=field, message=message, hint=hint))
     return details

@@ -117,15 +117,19 @@ def test_predict_batch_refuses_empty_and_oversized_batches(serve):
     [
         (b'{"carrier": "UA",', {"content-type": "application/json"}, 422, "invalid_input", "not valid JSON"),
         (b"[1, 2]", {"content-type": "application/json"}, 422, "invalid_input", "must be a JSON object"),
+        (b"null", {"content-type": "application/json"}, 422, "invalid_input", "must be a JSON object"),
         (b"", {"content-type": "application/json"}, 422, "invalid_input", "no JSON body"),
+        (b"\xff\xfe{}", {"content-type": "application/json"}, 422, "invalid_input", "not valid JSON"),
         (b"carrier=UA", {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type",
          "Content-Type: application/json"),
         (b"<xml/>", {"content-type": "text/xml"}, 415, "unsupported_media_type", "must be JSON"),
     ],
-    ids=["malformed json", "array body", "empty body", "form body", "xml body"],
+    ids=["malformed json", "array body", "null body", "empty body", "not utf-8", "form body", "xml body"],
 )
-def test_predict_rejects_bodies_that_are_not_a_json_object(examples_client, payload, headers, status, code, text):
-    body = _error(examples_client.post("/models/flight-delay/predict", content=payload, headers=headers), status)
+# The batch route validates its body straight from the bytes (api/jsonbody.py): same answers.
+@pytest.mark.parametrize("path", ["/models/flight-delay/predict", "/models/flight-delay/predict/batch"])
+def test_predict_rejects_bodies_that_are_not_a_json_object(examples_client, path, payload, headers, status, code, text):
+    body = _error(examples_client.post(path, content=payload, headers=headers), status)
     assert body["error"] == code and text in body["message"]
 
 
