@@ -397,6 +397,23 @@ def _wait_healthy(plan: DeployPlan, base: str, process: subprocess.Popen, header
     raise RehearsalError(f"health check {plan.health_path} never passed ({last})")
 
 
+READY_DEADLINE_SECONDS = 60.0
+
+
+def _wait_ready(client: httpx.Client) -> None:
+    """Poll /ready until it answers 200. Just after /health passes, the models are often
+    still loading and /ready rightly says "pending"; that is not a failure, staying so is."""
+    deadline = time.monotonic() + READY_DEADLINE_SECONDS
+    while True:
+        ready = client.get("/ready")
+        if ready.status_code == 200:
+            return
+        if time.monotonic() > deadline:
+            raise RehearsalError(
+                f"/ready still answered {ready.status_code} after {READY_DEADLINE_SECONDS:.0f} s: {ready.text[:400]}")
+        time.sleep(0.25)
+
+
 def _cards(run_dir: Path) -> list[dict]:
     cards = [json.loads(p.read_text()) for p in sorted((run_dir / "models").glob("*/card.json"))]
     if not cards:
@@ -471,9 +488,7 @@ def rehearse(platform: str, root: Path = REPO, keep: bool = False) -> Report:
                 if result.returncode != 0:
                     raise RehearsalError(f"the Dockerfile's HEALTHCHECK failed: {result.stderr.strip()[-300:]}")
             with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": api_key, **headers}) as client:
-                ready = client.get("/ready")
-                if ready.status_code != 200:
-                    raise RehearsalError(f"/ready answered {ready.status_code}: {ready.text[:400]}")
+                _wait_ready(client)
                 cards = _cards(run_dir)
                 for card in cards:
                     _predict(client, card["name"], card["examples"][0])
