@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -379,39 +380,32 @@ def _runtime_env(plan: DeployPlan, build_env: dict[str, str], database_url: str,
     return env
 
 
-def _wait_healthy(plan: DeployPlan, base: str, process: subprocess.Popen, headers: dict[str, str]) -> float:
+def _poll(process: subprocess.Popen, seconds: float, what: str, ask: Callable[[], httpx.Response]) -> float:
+    """Ask until the answer is 2xx/3xx; the seconds that took. Fails if the service exits or time runs out."""
     started = time.monotonic()
-    deadline = started + min(plan.health_deadline, 300.0)
     last = "no answer"
-    while time.monotonic() < deadline:
+    while time.monotonic() < started + seconds:
         if process.poll() is not None:
-            raise RehearsalError(f"the service exited ({process.returncode}) before its health check passed")
+            raise RehearsalError(f"the service exited ({process.returncode}) before {what} passed")
         try:
-            response = httpx.get(base + plan.health_path, timeout=plan.health_request_timeout, headers=headers)
+            response = ask()
             if 200 <= response.status_code < 400:
                 return time.monotonic() - started
-            last = f"HTTP {response.status_code}"
+            last = f"HTTP {response.status_code}: {response.text[:400]}"
         except httpx.HTTPError as exc:
             last = type(exc).__name__
         time.sleep(0.25)
-    raise RehearsalError(f"health check {plan.health_path} never passed ({last})")
+    raise RehearsalError(f"{what} never passed within {seconds:.0f} s ({last})")
 
 
+def _wait_healthy(plan: DeployPlan, base: str, process: subprocess.Popen, headers: dict[str, str]) -> float:
+    return _poll(process, min(plan.health_deadline, 300.0), f"its health check ({plan.health_path})",
+                 lambda: httpx.get(base + plan.health_path, timeout=plan.health_request_timeout, headers=headers))
+
+
+# Just after /health passes the models may still be loading, and /ready rightly says
+# "pending": that is not a failure, staying so is.
 READY_DEADLINE_SECONDS = 60.0
-
-
-def _wait_ready(client: httpx.Client) -> None:
-    """Poll /ready until it answers 200. Just after /health passes, the models are often
-    still loading and /ready rightly says "pending"; that is not a failure, staying so is."""
-    deadline = time.monotonic() + READY_DEADLINE_SECONDS
-    while True:
-        ready = client.get("/ready")
-        if ready.status_code == 200:
-            return
-        if time.monotonic() > deadline:
-            raise RehearsalError(
-                f"/ready still answered {ready.status_code} after {READY_DEADLINE_SECONDS:.0f} s: {ready.text[:400]}")
-        time.sleep(0.25)
 
 
 def _cards(run_dir: Path) -> list[dict]:
@@ -488,7 +482,7 @@ def rehearse(platform: str, root: Path = REPO, keep: bool = False) -> Report:
                 if result.returncode != 0:
                     raise RehearsalError(f"the Dockerfile's HEALTHCHECK failed: {result.stderr.strip()[-300:]}")
             with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": api_key, **headers}) as client:
-                _wait_ready(client)
+                _poll(process, READY_DEADLINE_SECONDS, "/ready", lambda: client.get("/ready"))
                 cards = _cards(run_dir)
                 for card in cards:
                     _predict(client, card["name"], card["examples"][0])
