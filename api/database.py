@@ -1,14 +1,31 @@
-"""The prediction-log table and an engine sized for free managed databases."""
+"""The prediction-log table, an engine sized for free managed databases, and
+the bulk insert the log writer uses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table, create_engine
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+)
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 
-__all__ = ["create_db_engine", "metadata", "predictions"]
+from api.predlog import RECORD_FIELDS, PredictionRecord
+
+__all__ = ["create_db_engine", "metadata", "prediction_inserter", "predictions"]
 
 metadata = MetaData()
 
@@ -56,3 +73,69 @@ def create_db_engine(url: str, *, pool_size: int, connect_timeout: float) -> Eng
         if parsed.get_backend_name() == "postgresql":
             options["connect_args"] = {"connect_timeout": max(1, round(connect_timeout))}
     return create_engine(parsed, **options)
+
+
+_COLUMN_LIST = ", ".join(RECORD_FIELDS)
+
+
+def _sqlite_bulk(cursor: Any, rows: list[tuple]) -> None:
+    placeholders = ", ".join("?" * len(RECORD_FIELDS))
+    cursor.executemany(f"INSERT INTO {predictions.name} ({_COLUMN_LIST}) VALUES ({placeholders})", rows)
+
+
+def _psycopg2_bulk(cursor: Any, rows: list[tuple]) -> None:
+    from psycopg2.extras import execute_values  # one multi-row INSERT: one round trip, not one per row
+
+    execute_values(cursor, f"INSERT INTO {predictions.name} ({_COLUMN_LIST}) VALUES %s", rows, page_size=len(rows))
+
+
+# Drivers whose own bulk path is used; any other database goes through SQLAlchemy Core.
+_BULK: dict[tuple[str, str], Callable[[Any, list[tuple]], None]] = {
+    ("sqlite", "pysqlite"): _sqlite_bulk,
+    ("postgresql", "psycopg2"): _psycopg2_bulk,
+}
+
+
+def _binder(dialect: Dialect) -> Callable[[list[PredictionRecord]], list[tuple]]:
+    """Records to driver parameters, each value as SQLAlchemy would bind it for ``dialect``.
+
+    The timestamp goes through the column type's own bind processor (on SQLite a
+    formatted string, on PostgreSQL the datetime itself), so rows read back
+    through SQLAlchemy exactly as if it had inserted them. A request's records
+    share one timestamp object, so it is converted once per request.
+    """
+    stamp = predictions.c.created_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+
+    def bind(records: list[PredictionRecord]) -> list[tuple]:
+        rows = []
+        last = bound = None
+        for created_at, request_id, model, version, inputs, outputs, latency_ms in records:
+            if created_at is not last:
+                last, bound = created_at, stamp(created_at)
+            rows.append((bound, request_id, model, version, _json_text(inputs), _json_text(outputs), latency_ms))
+        return rows
+
+    return bind
+
+
+@contextmanager
+def prediction_inserter(connection: Connection) -> Iterator[Callable[[list[PredictionRecord]], None]]:
+    """A function inserting prediction records in ``connection``'s transaction; call it once per
+    chunk of a batch.
+
+    On SQLite and psycopg2 the rows go straight to the driver's bulk insert:
+    SQLAlchemy Core spent about 20 µs a row building and converting parameters,
+    twice what SQLite spends storing the row, and on a free instance that CPU is
+    taken from the requests.
+    """
+    bulk = _BULK.get((connection.dialect.name, connection.dialect.driver))
+    if bulk is None:
+        statement = insert(predictions)
+        yield lambda records: connection.execute(statement, [dict(zip(RECORD_FIELDS, r, strict=True)) for r in records])
+        return
+    bind = _binder(connection.dialect)
+    cursor = connection.connection.cursor()  # the driver's cursor, inside SQLAlchemy's transaction
+    try:
+        yield lambda records: bulk(cursor, bind(records))
+    finally:
+        cursor.close()

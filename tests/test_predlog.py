@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 
 from api.card import read_card
 from api.database import predictions
-from api.predlog import WRITER_NICE
+from api.predlog import RECORD_FIELDS, WRITER_NICE
 from api.settings import normalise_database_url
 from tests.factories import EXAMPLE_MODELS
 from tests.pg import fresh_database, throwaway_cluster, wait_until
@@ -29,6 +29,11 @@ def _rows(url: str) -> list[dict]:
             return [dict(r._mapping) for r in connection.execute(select(predictions).order_by(predictions.c.id))]
     finally:
         engine.dispose()
+
+
+def test_a_record_fills_every_column_but_the_id():
+    # The writer hands records to the driver as tuples in RECORD_FIELDS order.
+    assert tuple(c.name for c in predictions.columns if not c.primary_key) == RECORD_FIELDS
 
 
 def test_predictions_are_logged_with_inputs_outputs_and_request_ids(serve, database_url):

@@ -64,20 +64,9 @@ def _log(request: Request, name: str, version: str, rows, outcomes, latency_ms: 
     """Queue the log records (a non-blocking put; the writer thread does the I/O)."""
     now = datetime.now(UTC)
     rid = request.scope["state"]["request_id"]
-    request.app.state.prediction_log.record(
-        [
-            {
-                "created_at": now,
-                "request_id": rid,
-                "model": name,
-                "model_version": version,
-                "inputs": row,
-                "outputs": outcome,
-                "latency_ms": latency_ms,
-            }
-            for row, outcome in zip(rows, outcomes, strict=True)
-        ]
-    )
+    # Tuples in RECORD_FIELDS order.
+    records = [(now, rid, name, version, row, outcome, latency_ms) for row, outcome in zip(rows, outcomes, strict=True)]
+    request.app.state.prediction_log.record(records)
 
 
 def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
