@@ -28,8 +28,10 @@ class Predictor:
         if not self.is_classifier:
             return [{"prediction": value} for value in result.tolist()]
         classes = self._classes
+        if result.shape[1] != len(classes):  # checked once here rather than by a strict zip per row
+            raise ValueError(f"the model gives {result.shape[1]} probabilities per row; its card lists {classes}")
         best = result.argmax(axis=1).tolist()
         return [
-            {"prediction": classes[b], "probabilities": dict(zip(classes, p, strict=True))}
+            {"prediction": classes[b], "probabilities": dict(zip(classes, p))}  # noqa: B905 -- checked above
             for b, p in zip(best, result.tolist(), strict=True)
         ]
