@@ -1,7 +1,7 @@
 """Benchmark freeport against the usual way of serving a model, on this machine.
 
-    python scripts/bench.py            # full: 2 runs, 10 s per load level (~5 minutes)
-    python scripts/bench.py --quick    # 2 runs, 3 s per load level (~3 minutes)
+    python scripts/bench.py            # full: 3 runs, 10 s per load level (~5 minutes)
+    python scripts/bench.py --quick    # 3 runs, 3 s per load level (~3 minutes)
 
 Each server runs as one worker pinned to core 0 (taskset); the load generator
 (wrk, `apt-get install -y wrk`) and this script run on core 1. Every load level
@@ -359,7 +359,8 @@ def describe_machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s per load level instead of 10")
-    parser.add_argument("--runs", type=int, default=2, help="runs per server; the table shows medians")
+    # Three, so that the median is a run's own figure and one run in a slow spell of the host cannot move it.
+    parser.add_argument("--runs", type=int, default=3, help="runs per server; the table shows medians")
     parser.add_argument("--port", type=int, default=8790)
     args = parser.parse_args()
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
