@@ -178,8 +178,10 @@ def example_rows(name: str, count: int) -> list[dict]:
 
 
 def freeport(port: int, models_dir: Path, workdir: Path) -> Server:
+    # A fresh log database per server: runs that inherit the last one's rows insert into bigger indexes.
+    database = Path(tempfile.mkdtemp(prefix=f"bench-{port}-", dir=workdir)) / "predictions.db"
     env = {"PORT": str(port), "HOST": "127.0.0.1", "MODELS_DIR": str(models_dir), "LOG_LEVEL": "warning",
-           "DATABASE_URL": f"sqlite:///{workdir / f'bench-{port}.db'}", "MAX_BATCH_ROWS": "10000",
+           "DATABASE_URL": f"sqlite:///{database}", "MAX_BATCH_ROWS": "10000",
            # One load generator is one client: lift the per-client limits, or the bench measures 429s.
            "RATE_LIMIT_PREDICT": "100000000/minute", "RATE_LIMIT_BATCH": "100000000/minute",
            "MAX_BODY_BYTES": str(16 * 2**20)}  # room for the 10,000-row batches of the scaling table
