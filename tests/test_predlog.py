@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 from sqlalchemy import create_engine, select
 
+import api.database
 from api.card import read_card
 from api.database import predictions
 from api.predlog import RECORD_FIELDS, WRITER_NICE
@@ -53,6 +54,18 @@ def test_predictions_are_logged_with_inputs_outputs_and_request_ids(serve, datab
     assert {r["request_id"] for r in logged} == {batch["request_id"]}
     assert [r["inputs"] for r in logged] == FLIGHTS
     assert [r["outputs"]["prediction"] for r in logged] == [p["prediction"] for p in batch["predictions"]]
+
+
+def test_a_driver_without_a_bulk_path_is_written_through_sqlalchemy_core(serve, database_url, monkeypatch):
+    # SQLite and psycopg2 get their drivers' bulk inserts; any other driver must store the same rows.
+    monkeypatch.setattr(api.database, "_BULK", {})
+    with serve(database_url=database_url, predlog_flush_seconds=0.05) as client:
+        batch = client.post("/models/flight-delay/predict/batch", json={"rows": FLIGHTS}).json()
+        assert wait_until(lambda: client.get("/ready").json()["database"]["written"] == len(FLIGHTS))
+    rows = _rows(database_url)
+    assert [r["inputs"] for r in rows] == FLIGHTS
+    assert [r["outputs"] for r in rows] == batch["predictions"]
+    assert {r["request_id"] for r in rows} == {batch["request_id"]}
 
 
 def test_large_batches_are_written_whole_and_in_order(serve, database_url):
