@@ -75,18 +75,20 @@ def create_db_engine(url: str, *, pool_size: int, connect_timeout: float) -> Eng
     return create_engine(parsed, **options)
 
 
-_COLUMN_LIST = ", ".join(RECORD_FIELDS)
+# Each driver's INSERT, built once: the writer runs it for every chunk of every batch.
+_INSERT_INTO = f"INSERT INTO {predictions.name} ({', '.join(RECORD_FIELDS)}) VALUES"
+_SQLITE_INSERT = f"{_INSERT_INTO} ({', '.join('?' * len(RECORD_FIELDS))})"
+_PSYCOPG2_INSERT = f"{_INSERT_INTO} %s"  # execute_values fills in the rows
 
 
 def _sqlite_bulk(cursor: Any, rows: list[tuple]) -> None:
-    placeholders = ", ".join("?" * len(RECORD_FIELDS))
-    cursor.executemany(f"INSERT INTO {predictions.name} ({_COLUMN_LIST}) VALUES ({placeholders})", rows)
+    cursor.executemany(_SQLITE_INSERT, rows)
 
 
 def _psycopg2_bulk(cursor: Any, rows: list[tuple]) -> None:
     from psycopg2.extras import execute_values  # one multi-row INSERT: one round trip, not one per row
 
-    execute_values(cursor, f"INSERT INTO {predictions.name} ({_COLUMN_LIST}) VALUES %s", rows, page_size=len(rows))
+    execute_values(cursor, _PSYCOPG2_INSERT, rows, page_size=len(rows))
 
 
 # Drivers whose own bulk path is used; any other database goes through SQLAlchemy Core.
