@@ -34,9 +34,14 @@ class FeatureSpec(BaseModel):
     description: str = ""
     minimum: float | None = Field(None, description="Smallest value seen in training.")
     maximum: float | None = Field(None, description="Largest value seen in training.")
-    categories: list[str] | None = Field(None, description="Values seen in training.")
+    categories: list[str] | list[int] | None = Field(
+        None, description="Values seen in training: text, or whole numbers for an integer-coded category."
+    )
     nullable: bool = Field(False, description="Missing values occurred in training.")
     default: Any = Field(None, description="Median (numbers) or mode (categories).")
+    dtype: str | None = Field(
+        None, description="The pandas dtype of the training column (e.g. `category`), rebuilt for scikit-learn."
+    )
 
 
 class ArtifactInfo(BaseModel):
@@ -77,6 +82,9 @@ class OnnxArtifact(BaseModel):
     sha256: str
     size_bytes: int
     check: OnnxCheck
+    missing_category: str = Field(
+        "", description="The string fed to the graph for a missing category: what the pipeline's encoder learned."
+    )
 
 
 class ModelCard(BaseModel):
@@ -91,8 +99,16 @@ class ModelCard(BaseModel):
     task: Task
     target: str
     classes: list[str] | None = Field(None, description="Class labels, for classifiers.")
+    probabilities: bool = Field(True, description="Classifiers: whether the model gives class probabilities.")
     estimator: str = Field(description="The estimator's class, e.g. `Pipeline(…)`.")
-    features: list[FeatureSpec] = Field(description="In the estimator's feature_names_in_ order.")
+    features: list[FeatureSpec] = Field(
+        description="The columns the estimator reads, in its feature_names_in_ order: the API's inputs."
+    )
+    unused_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns the estimator was fitted with but never reads (e.g. dropped by a ColumnTransformer); "
+        "the scikit-learn engine fills them with missing values.",
+    )
     metrics: dict[str, float] = Field(default_factory=dict, description="On held-out data.")
     metrics_rows: int | None = Field(None, description="Held-out rows behind the metrics.")
     training_rows: int

@@ -30,6 +30,15 @@ class Engine(Protocol):
     name: EngineName
 
     def run(self, rows: list[dict[str, Any]]) -> Any:
-        """Class probabilities, shape (rows, classes) in the card's class order, for
-        classifiers; predicted values, shape (rows,), for regressors (NumPy arrays)."""
+        """NumPy arrays, one entry per row, in the rows' order:
+
+        - classifiers with probabilities (``card.probabilities``): shape (rows, classes),
+          in the card's class order;
+        - classifiers without (LinearSVC, …): the class index, shape (rows,), integers,
+          in the card's class order;
+        - regressors: the predicted value, shape (rows,), float64.
+
+        May raise for a batch the model cannot take (NaN after a transform, …):
+        the predictor then finds which rows are at fault.
+        """
         ...
