@@ -5,6 +5,7 @@
     ├── ModelNotFoundError        no model by that name (404)
     ├── ModelUnavailableError     the model exists but failed to load (503)
     ├── InvalidInputError         the request's data breaks the model's schema (422)
+    │   └── PredictionFailedError the model itself failed on rows the schema accepted (422)
     ├── UnsupportedMediaTypeError the body is not JSON (415)
     ├── MissingKeyError           an API key is required and none was sent (401)
     └── WrongKeyError             the key sent is not accepted here (403)
@@ -29,6 +30,7 @@ __all__ = [
     "MissingKeyError",
     "ModelNotFoundError",
     "ModelUnavailableError",
+    "PredictionFailedError",
     "UnsupportedMediaTypeError",
     "WrongKeyError",
     "closest",
@@ -91,6 +93,12 @@ class InvalidInputError(FreeportError):
 
     status_code = 422
     code = "invalid_input"
+
+
+class PredictionFailedError(InvalidInputError):
+    """The model raised, or gave no finite answer, for rows the schema accepted; details name the rows."""
+
+    code = "prediction_failed"
 
 
 class UnsupportedMediaTypeError(FreeportError):
