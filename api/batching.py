@@ -16,6 +16,8 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api.errors import PredictionFailedError
+
 __all__ = ["MicroBatcher"]
 
 Predict = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -38,7 +40,10 @@ class MicroBatcher:
         if self._drainer is None and self._inline and not self._wait:
             # Nothing queued and nothing to wait for: no task, no future, just the call.
             started = time.perf_counter()
-            outcome = self._predict([row])[0]
+            try:
+                outcome = self._predict([row])[0]
+            except PredictionFailedError as exc:
+                raise _own_error(exc, 0) from None
             return outcome, (time.perf_counter() - started) * 1000
         future = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
@@ -62,12 +67,26 @@ class MicroBatcher:
         started = time.perf_counter()
         try:
             outcomes = self._predict(rows) if self._inline else await run_in_threadpool(self._predict, rows)
+        except PredictionFailedError as exc:
+            # Each failing row gets the error a request of its own would have got; the rest go again.
+            for index in exc.failures:
+                self._fail([batch[index]], _own_error(exc, index))
+            rest = [item for index, item in enumerate(batch) if index not in exc.failures]
+            return await self._run(rest) if rest and exc.failures else self._fail(rest, exc)
         except Exception as exc:  # handed to every waiting request, which reports it as usual
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
+            return self._fail(batch, exc)
         latency_ms = (time.perf_counter() - started) * 1000
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():  # a client that went away cancelled its future
                 future.set_result((outcome, latency_ms))
+
+    @staticmethod
+    def _fail(batch: list[tuple[dict[str, Any], asyncio.Future]], exc: Exception) -> None:
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+
+
+def _own_error(exc: PredictionFailedError, index: int) -> PredictionFailedError:
+    """The error for the request whose row was ``index`` in a call: about that row alone."""
+    return PredictionFailedError.for_row(exc.failures[index])

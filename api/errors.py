@@ -99,6 +99,24 @@ class PredictionFailedError(InvalidInputError):
     """The model raised, or gave no finite answer, for rows the schema accepted; details name the rows."""
 
     code = "prediction_failed"
+    HINT = "the values are within the schema but the model cannot use them; try values nearer the examples"
+
+    def __init__(self, message: str, details: Iterable[ErrorDetail] = (), failures: dict[int, str] | None = None):
+        super().__init__(message, details)
+        self.failures = failures or {}
+
+    @classmethod
+    def for_row(cls, reason: str) -> PredictionFailedError:
+        """The error of a one-row request (no row index: the request is the row)."""
+        return cls(f"the model could not predict this row: {reason}", [ErrorDetail(message=reason, hint=cls.HINT)])
+
+    @classmethod
+    def for_rows(cls, failures: dict[int, str]) -> PredictionFailedError:
+        """The error of a batch, naming each failing row as ``rows.<index>`` with its reason."""
+        indices = sorted(failures)
+        shown = ", ".join(map(str, indices[:10])) + (" …" if len(indices) > 10 else "")
+        details = [ErrorDetail(field=f"rows.{i}", message=failures[i], hint=cls.HINT) for i in indices]
+        return cls(f"the model could not predict rows {shown}; no row was answered", details, failures)
 
 
 class UnsupportedMediaTypeError(FreeportError):

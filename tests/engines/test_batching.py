@@ -8,9 +8,10 @@ import pytest
 
 from api.batching import MicroBatcher
 from api.bundle import load_engine
+from api.errors import PredictionFailedError
 from api.predictor import Predictor
 from tests.engines.test_agreement import random_rows
-from tests.factories import save_tiny_classifier
+from tests.factories import save_log_classifier, save_tiny_classifier
 
 
 @pytest.fixture
@@ -56,12 +57,55 @@ def test_one_request_at_a_time_is_not_delayed_or_batched(tiny):
     assert len(asyncio.run(main())) == 5 and calls == [1] * 5
 
 
-def test_a_failing_call_fails_every_request_in_it(tiny):
-    card, predictor = tiny
-    batcher = MicroBatcher(predictor.predict, max_rows=8, wait_seconds=0, inline=False)
-    broken = [{**row, "age": "not a number"} for row in random_rows(card, 4)]
+@pytest.fixture(scope="module")
+def dose(tmp_path_factory):
+    models = tmp_path_factory.mktemp("models")
+    card = save_log_classifier(models)
+    engine, _ = load_engine(models / card.name, card, engine="auto", allow_version_mismatch=False)
+    return Predictor(card, engine)
+
+
+@pytest.mark.parametrize("inline", [False, True])
+@pytest.mark.parametrize("wait_seconds", [0, 0.002])
+def test_requests_the_model_cannot_answer_fail_alone(dose, inline, wait_seconds):
+    # 18 poisoned requests among 60: grouped with valid ones, they must not take those down.
+    rows = [{"dose": -3.0 if i % 10 in (2, 7, 9) else float(i % 40), "weight kg": 70.0} for i in range(60)]
+    predict, calls = counting(dose)
+    batcher = MicroBatcher(predict, max_rows=16, wait_seconds=wait_seconds, inline=inline)
 
     async def main():
-        return await asyncio.gather(*(batcher.predict_one(row) for row in broken), return_exceptions=True)
+        return await asyncio.wait_for(
+            asyncio.gather(*(batcher.predict_one(row) for row in rows), return_exceptions=True), timeout=30
+        )
 
-    assert all(isinstance(result, ValueError) for result in asyncio.run(main()))
+    answers = asyncio.run(main())
+    for row, answer in zip(rows, answers, strict=True):
+        if row["dose"] < 0:
+            assert isinstance(answer, PredictionFailedError) and answer.code == "prediction_failed"
+            assert [(d.field, d.message) for d in answer.details] == [
+                (None, "the model raised ValueError: Input X contains NaN.")
+            ]
+        else:
+            assert answer[0] == dose.predict([row])[0]
+    if not inline or wait_seconds:
+        assert max(calls) > 1  # the poisoned rows really did share calls with valid ones
+
+
+@pytest.mark.parametrize("inline", [False, True])
+@pytest.mark.parametrize("wait_seconds", [0, 0.002])
+def test_the_batcher_answers_round_after_round(tiny, inline, wait_seconds):
+    # Each round empties the queue; the next must start a new drain rather than wait for the old one.
+    card, predictor = tiny
+    batcher = MicroBatcher(predictor.predict, max_rows=8, wait_seconds=wait_seconds, inline=inline)
+    rows = random_rows(card, 12, seed=9)
+
+    async def main():
+        answers = []
+        for _ in range(3):
+            one = await asyncio.wait_for(batcher.predict_one(rows[0]), timeout=10)
+            many = await asyncio.wait_for(asyncio.gather(*(batcher.predict_one(r) for r in rows)), timeout=10)
+            answers.append([one[0]] + [outcome for outcome, _ in many])
+        return answers
+
+    expected = predictor.predict(rows[:1]) + predictor.predict(rows)
+    assert asyncio.run(main()) == [expected] * 3
