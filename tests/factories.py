@@ -10,7 +10,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from api.bundle import save_bundle
 from api.card import ModelCard
@@ -67,3 +67,24 @@ def save_tiny_regressor(models_dir: Path, name: str = "tiny-reg") -> ModelCard:
     model = mixed_pipeline(frame, target, regression=True)
     return save_bundle(model, frame, target, name, features_test=frame.iloc[:30], target_test=target.iloc[:30],
                        models_dir=models_dir)
+
+
+def dose_frame(rows: int = 200, seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:
+    """Doses of 0 to 50 and whether they worked: a model that takes their log."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"dose": rng.uniform(0, 50, rows).round(2), "weight kg": rng.uniform(40, 110, rows).round(1)})
+    target = pd.Series(np.where(np.log1p(frame["dose"]) + rng.normal(0, 0.5, rows) > 2.5, "worked", "failed"),
+                       name="outcome")
+    return frame, target
+
+
+def save_log_classifier(models_dir: Path, name: str = "dose-log") -> ModelCard:
+    """log1p, then a logistic regression: a dose below -1 becomes NaN, and the regression raises.
+
+    The API accepts such a dose (it is a finite number), so the model itself fails on the row:
+    the case a student's own transform brings.
+    """
+    frame, target = dose_frame()
+    model = make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(frame.iloc[:150], target.iloc[:150])
+    return save_bundle(model, frame.iloc[:150], target.iloc[:150], name, features_test=frame.iloc[150:],
+                       target_test=target.iloc[150:], models_dir=models_dir, quiet=True)
