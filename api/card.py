@@ -16,9 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.errors import BundleError
 
-__all__ = ["CARD_FILE", "ArtifactInfo", "FeatureSpec", "ModelCard", "OnnxArtifact", "OnnxCheck", "read_card"]
+__all__ = [
+    "CARD_FILE",
+    "NAME_PATTERN",
+    "ArtifactInfo",
+    "FeatureSpec",
+    "ModelCard",
+    "OnnxArtifact",
+    "OnnxCheck",
+    "read_card",
+]
 
 CARD_FILE = "card.json"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 FeatureType = Literal["number", "integer", "category", "boolean"]
 Task = Literal["classification", "regression"]
@@ -92,7 +102,7 @@ class ModelCard(BaseModel):
 
     model_config = ConfigDict(frozen=True, protected_namespaces=())
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    name: str = Field(pattern=NAME_PATTERN)
     title: str
     description: str = ""
     version: str

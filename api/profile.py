@@ -16,7 +16,16 @@ from sklearn.base import is_classifier, is_regressor
 from api.card import FeatureSpec
 from api.errors import BundleError
 
-__all__ = ["describe_estimator", "infer_task", "json_value", "pick_examples", "profile_features", "score"]
+__all__ = [
+    "describe_estimator",
+    "gives_probabilities",
+    "infer_task",
+    "json_value",
+    "pick_examples",
+    "profile_features",
+    "read_columns",
+    "score",
+]
 
 
 def json_value(value: Any) -> Any:
@@ -31,6 +40,8 @@ def json_value(value: Any) -> Any:
 
 
 def _feature_type(column: pd.Series) -> str:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return _categorical_type(column)
     if pd.api.types.is_bool_dtype(column):
         return "boolean"
     if pd.api.types.is_integer_dtype(column):
@@ -43,13 +54,40 @@ def _feature_type(column: pd.Series) -> str:
             "turn it into numbers (year, month, hour, …) in the pipeline's input frame."
         )
     non_null = column.dropna()
+    if len(non_null) and all(isinstance(v, bool | np.bool_) for v in non_null):
+        return "boolean"  # an object column of True/False with gaps: pandas cannot hold it as bool
     if not all(isinstance(v, str) for v in non_null):
-        kinds = sorted({type(v).__name__ for v in non_null if not isinstance(v, str)})
-        raise BundleError(
-            f"column {column.name!r} mixes strings with {', '.join(kinds)}; "
-            f"cast it with frame[{column.name!r}].astype(str) (or to a number) before fitting."
-        )
+        raise BundleError(_mixed_column(column.name, non_null))
     return "category"
+
+
+def _categorical_type(column: pd.Series) -> str:
+    values = list(column.cat.categories)
+    if all(isinstance(v, str) for v in values):
+        return "category"
+    if all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in values):
+        return "category"  # integer-coded categories: the API takes them as JSON integers
+    raise BundleError(_mixed_column(column.name, pd.Series(values)))
+
+
+def _mixed_column(name: Any, values: pd.Series) -> str:
+    kinds: dict[str, Any] = {}
+    for value in values:  # the first value of each kind, as an example
+        kinds.setdefault(type(value).__name__, value)
+    shown = ", ".join(f"{kind} ({value!r})" for kind, value in sorted(kinds.items(), key=lambda kv: kv[0]))
+    return (
+        f"column {name!r} holds values of several kinds: {shown}; the API needs one kind per column. "
+        f"Cast it before fitting, e.g. frame[{name!r}] = frame[{name!r}].astype(str) for text, "
+        f"or pd.to_numeric(frame[{name!r}]) for numbers, and fit again."
+    )
+
+
+def _categories(column: pd.Series) -> list[Any]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values = list(column.cat.categories)
+    else:
+        values = list(column.dropna().unique())
+    return sorted(json_value(v) for v in values)
 
 
 def profile_features(
@@ -70,6 +108,7 @@ def profile_features(
             "type": kind,
             "description": descriptions.get(name, ""),
             "nullable": bool(column.isna().any()),
+            "dtype": str(column.dtype),
         }
         if non_null.empty:
             raise BundleError(f"column {name!r} has no values in the training frame")
@@ -80,7 +119,7 @@ def profile_features(
             spec["default"] = round(median) if kind == "integer" else median
         else:
             if kind == "category":
-                spec["categories"] = sorted(str(v) for v in non_null.unique())
+                spec["categories"] = _categories(column)
             spec["default"] = json_value(non_null.mode().iloc[0])
         specs.append(FeatureSpec(**spec))
     return specs
@@ -98,6 +137,11 @@ def infer_task(estimator: Any) -> str:
     )
 
 
+def gives_probabilities(estimator: Any) -> bool:
+    """Whether a classifier has predict_proba (LinearSVC, or SVC without probability=True, do not)."""
+    return hasattr(estimator, "predict_proba")
+
+
 def score(estimator: Any, task: str, features: pd.DataFrame, target: Any) -> dict[str, float]:
     """Held-out metrics: accuracy and ROC AUC, or MAE, RMSE and R²."""
     from sklearn import metrics
@@ -110,8 +154,10 @@ def score(estimator: Any, task: str, features: pd.DataFrame, target: Any) -> dic
             "rmse": float(math.sqrt(metrics.mean_squared_error(truth, predicted))),
             "r2": float(metrics.r2_score(truth, predicted)),
         }
-    proba = estimator.predict_proba(features)
     classes = estimator.classes_
+    if not gives_probabilities(estimator):
+        return {"accuracy": float(metrics.accuracy_score(truth, estimator.predict(features)))}
+    proba = estimator.predict_proba(features)
     predicted = classes[proba.argmax(axis=1)]
     result = {"accuracy": float(metrics.accuracy_score(truth, predicted))}
     present = set(np.unique(truth))
@@ -123,6 +169,26 @@ def score(estimator: Any, task: str, features: pd.DataFrame, target: Any) -> dic
                 metrics.roc_auc_score(truth, proba, multi_class="ovr", labels=classes)
             )
     return result
+
+
+def read_columns(estimator: Any, names: list[str]) -> list[str]:
+    """The columns of ``names`` the estimator actually reads, in their order.
+
+    Only a ColumnTransformer (on its own, or first in a pipeline) can ignore a column:
+    one its transformers drop, or that only a dropped remainder would take. Anything
+    else reads every column it was fitted with.
+    """
+    first = estimator
+    while getattr(first, "steps", None):  # the step that meets the raw columns
+        first = first.steps[0][1]
+    by_transformer = getattr(first, "_transformer_to_input_indices", None)
+    if by_transformer is None or not hasattr(first, "transformers_"):
+        return names
+    read: set[int] = set()
+    for name, transformer, _ in first.transformers_:
+        if not (isinstance(transformer, str) and transformer == "drop"):
+            read.update(by_transformer.get(name, ()))
+    return [n for i, n in enumerate(names) if i in read]
 
 
 def pick_examples(

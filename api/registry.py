@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from api.bundle import load_engine
-from api.card import ModelCard, read_card
+from api.bundle import ARTIFACT_FILE, ONNX_FILE, load_engine
+from api.card import CARD_FILE, ModelCard, read_card
 from api.engines import EngineChoice
 from api.errors import BundleError, ModelNotFoundError, ModelUnavailableError, closest
 from api.predictor import Predictor
@@ -54,6 +54,17 @@ class ModelEntry:
         logger.error("model %s cannot be served: %s", self.name, reason)
 
 
+def _is_leftover(folder: Path) -> bool:
+    """A folder with neither a card nor a model in it: what an interrupted save or a stray mkdir leaves.
+
+    Serving it would fail; reporting it would keep /ready at 503 for a folder that holds no model.
+    A folder with a model file but no card is still reported, since a model is missing its card.
+    """
+    return not (folder / CARD_FILE).exists() and not any(
+        (folder / name).exists() for name in (ARTIFACT_FILE, ONNX_FILE)
+    )
+
+
 class Registry:
     """Every bundle found in the models directory, by name."""
 
@@ -71,6 +82,9 @@ class Registry:
             logger.warning("models directory %s does not exist: no model will be served", models_dir)
         for folder in folders:
             if folder.name.startswith((".", "_")):
+                continue
+            if _is_leftover(folder):
+                logger.warning("skipping %s: it holds no card.json and no model file (a save that stopped?)", folder)
                 continue
             entry = ModelEntry(name=folder.name, path=folder)
             try:

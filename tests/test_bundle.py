@@ -60,8 +60,9 @@ def test_save_bundle_refuses_an_estimator_fitted_on_arrays(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression().fit(numbers.to_numpy(), target)
-    with pytest.raises(BundleError, match="fit it on a pandas DataFrame"):
+    with pytest.raises(BundleError, match=r"fitted without column names \(on a NumPy array\): fit it on the pandas"):
         save_bundle(model, numbers, target, "arrays", models_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_bundle_refuses_date_columns_with_a_fix(tmp_path):

@@ -97,7 +97,7 @@ def test_save_bundle_writes_an_agreeing_onnx_model_and_records_the_check(tmp_pat
     assert_agrees(tmp_path / "tiny-trees", card, random_rows(card, 500, seed=1))
 
 
-def test_onnx_file_changed_after_saving_is_refused(tmp_path):
+def test_onnx_file_changed_after_saving_is_refused_and_the_checked_pickle_serves(tmp_path):
     frame, target = convertible_frame()
     model = make_pipeline(
         ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), ["airline"])], remainder="passthrough"),
@@ -109,7 +109,11 @@ def test_onnx_file_changed_after_saving_is_refused(tmp_path):
     from api.errors import BundleError
 
     with pytest.raises(BundleError, match="does not match its card"):
-        load_engine(tmp_path / "tiny-trees", card, engine="auto", allow_version_mismatch=False)
+        load_engine(tmp_path / "tiny-trees", card, engine="onnx", allow_version_mismatch=False)
+    engine, notes = load_engine(tmp_path / "tiny-trees", card, engine="auto", allow_version_mismatch=False)
+    assert engine.name == "sklearn"
+    assert len(notes) == 1 and "does not match its card" in notes[0]
+    assert notes[0].endswith("served on scikit-learn instead")
 
 
 @pytest.mark.parametrize(
