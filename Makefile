@@ -11,8 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.serve: requirements.txt requirements-demo.txt | $(BIN)/python
+# Serving, the demo, and what saving a bundle needs (skl2onnx, pinned by the dev lock); then
+# freeport itself, editable, so `from api.bundle import save_bundle` works from any folder.
+$(VENV)/.serve: requirements.txt requirements-demo.txt requirements-dev.txt requirements/train.in pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-demo.txt
+	$(BIN)/pip install --quiet -r requirements/train.in -c requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.serve requirements-dev.txt
