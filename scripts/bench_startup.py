@@ -16,6 +16,7 @@ SQLite database, and records, as medians over ``--runs``:
 - /ready s          time to the first 200 from readiness (models loaded, database reachable),
                     asked only after the prediction, as a visitor would not ask it first
 - load s            what /models reports as each model's load time (summed)
+- RSS MB            the server's resident memory once it has answered all of the above
 
 Separately, "import time": a fresh interpreter importing what ``python -m api``
 imports before it can listen (the entrypoint, the app factory, uvicorn).
@@ -57,6 +58,8 @@ class Run:
     predict: float
     cpu: float
     load: float
+    rss_mb: float
+    engines: str  # what serves each model, from /models (e.g. "onnx" or "sklearn")
 
 
 def free_port() -> int:
@@ -69,6 +72,14 @@ def cpu_seconds(pid: int) -> float:
     """user + sys CPU seconds of a live process (Linux /proc; fields 14 and 15 of stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a live process, in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def request(url: str, body: dict | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -144,7 +155,10 @@ def start_once(models_dir: Path, scratch: Path, python: list[str], timeout: floa
             cpu = cpu_seconds(process.pid)
             ready = wait_for(process, started, deadline, f"{base}/ready")
             _, listing = request(f"{base}/models")
-            load = sum(model.get("load_seconds") or 0.0 for model in json.loads(listing))
+            models = json.loads(listing)
+            load = sum(model.get("load_seconds") or 0.0 for model in models)
+            engines = ",".join(sorted({model.get("engine") or "none" for model in models}))
+            memory = rss_mb(process.pid)
         finally:
             process.terminate()
             try:
@@ -153,7 +167,7 @@ def start_once(models_dir: Path, scratch: Path, python: list[str], timeout: floa
                 process.kill()
                 process.wait()
     database.unlink(missing_ok=True)
-    return Run(health, cpu_health, ready, predict, cpu, load), stderr_path.read_text()
+    return Run(health, cpu_health, ready, predict, cpu, load, memory, engines), stderr_path.read_text()
 
 
 def import_seconds(python: list[str], repo: Path) -> tuple[float, float]:
@@ -203,7 +217,7 @@ def main() -> int:
     )
     header = (
         f"{'scenario':<16} {'/health s':>10} {'CPU@health s':>13} {'predict s':>10} {'CPU s':>8}"
-        f" {'/ready s':>10} {'load s':>8}"
+        f" {'/ready s':>10} {'load s':>8} {'RSS MB':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -220,7 +234,7 @@ def main() -> int:
 
             print(
                 f"{name:<16} {med('health'):>10.3f} {med('cpu_health'):>13.2f} {med('predict'):>10.3f}"
-                f" {med('cpu'):>8.2f} {med('ready'):>10.3f} {med('load'):>8.3f}"
+                f" {med('cpu'):>8.2f} {med('ready'):>10.3f} {med('load'):>8.3f} {med('rss_mb'):>7.0f}"
             )
         if args.importtime:
             _, stderr = start_once(models_dir, scratch, [*python, "-X", "importtime"], args.timeout, repo)
