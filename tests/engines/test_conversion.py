@@ -71,6 +71,8 @@ def trips(rows: int = 400, seed: int = 0, note: bool = False) -> Data:
     )
     if note:
         frame["driver note"] = rng.choice(["late", "ok", "new car"], rows).astype(object)
+    # Only even rows lose their zone, so the held-out (odd) half has none missing, as the users' data had:
+    # only the probe rows can tell the converter which string the graph needs for a missing zone.
     frame.loc[frame.index % 6 == 0, "origin/zone"] = np.nan
     frame.loc[frame.index % 9 == 0, "distance km"] = np.nan
     # The missing zone carries signal of its own, so an encoder's NaN category matters.
@@ -215,7 +217,6 @@ def saved_card(case: Case, tmp_path) -> tuple[Any, ModelCard, Data, Any]:
 def label_only_card(model: Any, data: Data, tmp_path) -> tuple[ModelCard, Any]:
     # This branch's save_bundle scores classifiers with predict_proba, which label-only ones lack:
     # save a twin fitted on the same data for the card, then convert the label-only model against it.
-    from api.card import OnnxArtifact
     from api.engines.onnx import OnnxEngine
 
     train, target, test, test_target = data
@@ -225,10 +226,16 @@ def label_only_card(model: Any, data: Data, tmp_path) -> tuple[ModelCard, Any]:
     converted = convert_to_onnx(model, card, rows_from_frame(test, card.feature_names))
     if converted.model is None:
         return card.model_copy(update={"onnx_unavailable": converted.reason}), None
-    artifact = OnnxArtifact(file="model.onnx", sha256="-", size_bytes=len(converted.model), check=converted.check,
-                            missing_category=converted.missing_category)
-    card = card.model_copy(update={"onnx": artifact})
+    card = card.model_copy(update={"onnx": _artifact(converted)})
     return card, OnnxEngine(card, converted.model)
+
+
+def _artifact(converted: Any) -> Any:
+    """The card's record of a conversion made outside save_bundle (the file itself is not written)."""
+    from api.card import OnnxArtifact
+
+    return OnnxArtifact(file="model.onnx", sha256="-", size_bytes=len(converted.model), check=converted.check,
+                        missing_category=converted.missing_category)
 
 
 def hostile_rows(card: ModelCard) -> list[dict[str, Any]]:
@@ -320,3 +327,79 @@ def test_pipeline_converts_and_agrees_or_says_why_not_in_one_line(case, tmp_path
         assert card.onnx.missing_category == case.missing_category
     assert_onnx_agrees(card, onnx_engine, model, rows_from_frame(test, card.feature_names))
     assert_onnx_agrees(card, onnx_engine, model, hostile_rows(card))
+
+
+def test_a_column_the_pipeline_never_reads_is_no_input_of_the_graph(tmp_path):
+    train, target, test, test_target = trips_with_note()
+    model = trip_pipeline(ohe(), LogisticRegression(max_iter=1000), SimpleImputer()).fit(train, target)
+    card = save_bundle(model, train, target, "notes", features_test=test, target_test=test_target,
+                       models_dir=tmp_path)
+    # The card as save_bundle writes it once it sets dropped columns apart.
+    card = card.model_copy(update={
+        "features": [f for f in card.features if f.name != "driver note"],
+        "unused_columns": ["driver note"],
+        "onnx": None,
+    })
+    converted = convert_to_onnx(model, card, rows_from_frame(test, card.feature_names))
+    assert converted.model is not None, converted.reason
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(converted.model, providers=["CPUExecutionProvider"])
+    assert len(session.get_inputs()) == len(card.features) == 4
+    assert converted.check.passed and converted.check.probe_rows >= 10
+
+
+def rooms_frame() -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"rooms": rng.integers(1, 5, 300), "area m2": rng.uniform(20, 200, 300).round(1)})
+    return frame, pd.Series(frame["area m2"] * 10 + (frame["rooms"] == 3) * 400, name="price")
+
+
+def test_integer_coded_category_converts_with_an_int64_input(tmp_path):
+    frame, price = rooms_frame()
+    model = make_pipeline(
+        ColumnTransformer([("rooms", ohe(), ["rooms"])], remainder="passthrough"), Ridge()
+    ).fit(frame, price)
+    card = save_bundle(model, frame, price, "rooms", models_dir=tmp_path)
+    # The spec save_bundle writes for an integer-coded category column (FeatureSpec.categories as ints).
+    rooms = card.features[0].model_copy(update={
+        "type": "category", "categories": [1, 2, 3, 4], "dtype": "category", "minimum": None, "maximum": None,
+    })
+    card = card.model_copy(update={"features": [rooms, card.features[1]], "onnx": None})
+    converted = convert_to_onnx(model, card, rows_from_frame(frame, card.feature_names))
+    assert converted.model is not None, converted.reason
+    from api.engines.onnx import OnnxEngine
+
+    artifact = _artifact(converted)
+    engine = OnnxEngine(card.model_copy(update={"onnx": artifact}), converted.model)
+    rows = [{"rooms": r, "area m2": a} for r in (1, 2, 3, 4, 5, 9) for a in (20.0, 95.5, 200.0, 400.0)]
+    expected = model.predict(pd.DataFrame(rows))
+    assert np.abs(engine.run(rows) - expected).max() <= converted.check.max_difference_allowed
+    assert converted.check.probe_rows >= 10
+
+
+def test_a_missing_integer_coded_category_is_a_one_line_reason(tmp_path):
+    frame, price = rooms_frame()
+    model = make_pipeline(
+        ColumnTransformer([("rooms", ohe(), ["rooms"])], remainder="passthrough"), Ridge()
+    ).fit(frame, price)
+    card = save_bundle(model, frame, price, "rooms", models_dir=tmp_path)
+    rooms = card.features[0].model_copy(update={"type": "category", "categories": [1, 2, 3, 4], "nullable": True})
+    card = card.model_copy(update={"features": [rooms, card.features[1]], "onnx": None})
+    converted = convert_to_onnx(model, card, rows_from_frame(frame, card.feature_names))
+    assert converted.model is None and converted.reason == (
+        "the integer-coded category 'rooms' has missing values, which an int64 ONNX input cannot hold; "
+        "served on scikit-learn"
+    )
+
+
+def test_a_bare_estimator_that_reads_text_itself_gets_a_one_line_reason(tmp_path):
+    train, target, _, _ = trips()
+    frame = train.astype({"origin/zone": "category", "weekday": "category"})
+    model = HistGradientBoostingClassifier(max_iter=5, categorical_features="from_dtype").fit(frame, target)
+    card = save_bundle(model, train, target, "native", models_dir=tmp_path)
+    assert card.onnx is None and card.onnx_unavailable == (
+        "HistGradientBoostingClassifier reads the category column(s) 'origin/zone', 'weekday' itself, with no "
+        "ColumnTransformer to encode them, which skl2onnx cannot convert; served on scikit-learn"
+    )
+
