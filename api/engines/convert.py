@@ -106,8 +106,9 @@ def convert_to_onnx(estimator: Any, card: ModelCard, check_rows: list[dict[str, 
 
 
 def _convert(estimator: Any, card: ModelCard, check_rows: list[dict[str, Any]]) -> Conversion:
-    held_out, held_out_answers = answerable(_reference(card, estimator), check_rows[:MAX_CHECK_ROWS])
-    probes, probe_answers = answerable(_reference(card, estimator), probe_rows(card))
+    reference = _reference(card, estimator)
+    held_out, held_out_answers = answerable(reference, check_rows[:MAX_CHECK_ROWS])
+    probes, probe_answers = answerable(reference, probe_rows(card))
     if not held_out and not probes:
         raise UnconvertibleError("scikit-learn answers none of the rows to check an ONNX model on")
     failures: list[tuple[OnnxCheck | None, str]] = []
