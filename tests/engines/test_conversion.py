@@ -127,6 +127,11 @@ CASES = [
         "scaler-hgb", diabetes, lambda: make_pipeline(StandardScaler(), HistGradientBoostingRegressor(random_state=0))
     ),
     Case(
+        "scaler-hgb-classifier",
+        lambda: split(*load_breast_cancer(return_X_y=True, as_frame=True)),
+        lambda: make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=30, random_state=0)),
+    ),
+    Case(
         "imputer-scaler-logistic",
         cancer_with_gaps,
         lambda: make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=1000)),
@@ -403,3 +408,26 @@ def test_a_bare_estimator_that_reads_text_itself_gets_a_one_line_reason(tmp_path
         "ColumnTransformer to encode them, which skl2onnx cannot convert; served on scikit-learn"
     )
 
+
+
+@pytest.mark.parametrize("loader", [load_diabetes, load_wine, load_breast_cancer])
+def test_float64_thresholds_make_scaled_histogram_trees_agree_on_every_row(loader):
+    import onnxruntime as ort
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    from api.engines.double_trees import with_float64_thresholds
+
+    frame, target = loader(return_X_y=True, as_frame=True)
+    trees = HistGradientBoostingClassifier if loader is not load_diabetes else HistGradientBoostingRegressor
+    model = make_pipeline(StandardScaler(), trees(max_iter=40, random_state=0)).fit(frame.iloc[::2], target.iloc[::2])
+    options = {id(model): {"zipmap": False}} if trees is HistGradientBoostingClassifier else None
+    graph = convert_sklearn(model, initial_types=[("X", DoubleTensorType([None, frame.shape[1]]))], options=options)
+    session = ort.InferenceSession(with_float64_thresholds(graph, model[-1]).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    outputs = session.run(None, {"X": frame.to_numpy(np.float64)})
+    if trees is HistGradientBoostingClassifier:
+        np.testing.assert_array_equal(outputs[0], model.predict(frame))
+        assert np.abs(outputs[1] - model.predict_proba(frame)).max() < 1e-6
+    else:
+        assert np.abs(outputs[0].ravel() - model.predict(frame)).max() < 1e-3
