@@ -225,12 +225,14 @@ def _pickle(estimator: Any, joblib: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _attach_onnx(card: ModelCard, converted: tuple[bytes | None, str | None, Any]) -> tuple[bytes | None, ModelCard]:
-    payload, reason, check = converted
-    if payload is None:
-        return None, card.model_copy(update={"onnx_unavailable": reason})
+def _attach_onnx(card: ModelCard, converted: Any) -> tuple[bytes | None, ModelCard]:
+    """The ONNX model to write (or None) and the card recording it, or why there is none."""
+    if converted.model is None:
+        return None, card.model_copy(update={"onnx_unavailable": converted.reason})
+    payload = converted.model
     onnx = OnnxArtifact(
-        file=ONNX_FILE, sha256=hashlib.sha256(payload).hexdigest(), size_bytes=len(payload), check=check
+        file=ONNX_FILE, sha256=hashlib.sha256(payload).hexdigest(), size_bytes=len(payload), check=converted.check,
+        missing_category=converted.missing_category,
     )
     return payload, card.model_copy(update={"onnx": onnx})
 

@@ -66,16 +66,27 @@ class ArtifactInfo(BaseModel):
 
 
 class OnnxCheck(BaseModel):
-    """How the ONNX model compared with scikit-learn on held-out rows, and the tolerance it met."""
+    """How the ONNX model compared with scikit-learn on held-out and probe rows, and the tolerance it met."""
 
     model_config = ConfigDict(frozen=True)
 
     rows: int = Field(description="Held-out rows run through both engines.")
-    label_agreement: float | None = Field(None, description="Share of rows given the same class (classifiers).")
+    probe_rows: int = Field(
+        0, description="Rows built from the card to break the conversion (nulls, unknown categories, range ends) "
+        "that scikit-learn answers, run through both engines."
+    )
+    label_agreement: float | None = Field(
+        None, description="Share of rows given the same class (classifiers): the lower of held-out and probe rows."
+    )
     min_label_agreement: float | None = None
-    max_difference: float = Field(description="Largest difference in a probability or predicted value.")
+    max_difference: float = Field(
+        description="Largest difference in a probability or predicted value (0 for label-only classifiers)."
+    )
     max_difference_allowed: float
     versions: dict[str, str] = Field(default_factory=dict, description="skl2onnx, onnx, onnxruntime.")
+    conversion: str | None = Field(
+        None, description="How the graph's inputs were declared, e.g. `float32` (api/engines/convert.py STRATEGIES)."
+    )
 
     @property
     def passed(self) -> bool:

@@ -3,8 +3,8 @@
 Two engines share one small interface (:class:`Engine`):
 
 - ``onnx`` (:mod:`api.engines.onnx`): the bundle's ``model.onnx`` on onnxruntime.
-  Written at save time only when it agreed with scikit-learn on held-out rows
-  (:mod:`api.engines.convert`); a process whose bundles all run on it never
+  Written at save time only when it agreed with scikit-learn on held-out rows and
+  on rows built to break it (:mod:`api.engines.convert`); a process whose bundles all run on it never
   imports scikit-learn or pandas.
 - ``sklearn`` (:mod:`api.engines.sklearn`): the unpickled pipeline, for every
   bundle skl2onnx cannot convert.

@@ -30,9 +30,11 @@ def save_tiny_trees(models_dir, name="tiny-trees"):
 
 
 def test_pipeline_skl2onnx_cannot_convert_still_serves_on_scikit_learn(tmp_path, serve):
-    # SimpleImputer over string columns holding NaN has no ONNX converter.
+    # One SimpleImputer over a text column and a boolean one: skl2onnx needs one type per step.
     card = save_tiny_classifier(tmp_path)
-    assert card.onnx is None and "skl2onnx could not convert" in card.onnx_unavailable
+    assert card.onnx is None and card.onnx_unavailable == (
+        "skl2onnx cannot convert a step that takes text and numbers or booleans together; served on scikit-learn"
+    )
     assert not (tmp_path / "tiny-clf" / ONNX_FILE).exists()
     with serve(models_dir=tmp_path) as client:
         model = client.get("/models/tiny-clf").json()
