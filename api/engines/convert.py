@@ -197,7 +197,6 @@ def _to_onnx(estimator: Any, card: ModelCard, strategy: Strategy, imputed_text: 
 
     model = estimator if imputed_text is None else _with_text_imputers_reading(estimator, imputed_text)
     model = _with_cast_before_final(model) if strategy.cast_before_final else model
-    initial_types = _initial_types(estimator, card.features, strategy.double)
     if card.task != "classification":
         options = None
     elif card.probabilities:
@@ -211,10 +210,19 @@ def _to_onnx(estimator: Any, card: ModelCard, strategy: Strategy, imputed_text: 
         warnings.filterwarnings("ignore", message=".*Expected an int, got a boolean", category=DeprecationWarning)
         # skl2onnx reads attributes scikit-learn has since deprecated (SVC's probA_): the user did nothing wrong.
         warnings.simplefilter("ignore", FutureWarning)
+        initial_types = _initial_types(estimator, card.features, strategy.double)
         try:
             converted = convert_sklearn(model, initial_types=initial_types, options=options)
         except Exception as exc:  # skl2onnx raises many types for unsupported steps
-            raise UnconvertibleError(_why_not(exc)) from exc
+            if not _mixes_input_types(exc):
+                raise UnconvertibleError(_why_not(exc)) from exc
+            # One step reads integer and decimal columns together (an imputer over age and income):
+            # declare the integers as numbers too, as scikit-learn itself reads them.
+            initial_types = _initial_types(estimator, card.features, strategy.double, integers_as_numbers=True)
+            try:
+                converted = convert_sklearn(model, initial_types=initial_types, options=options)
+            except Exception as again:  # skl2onnx raises many types for unsupported steps
+                raise UnconvertibleError(_why_not(again)) from again
     if strategy.float64_thresholds:
         try:
             converted = with_float64_thresholds(converted, _final_step(estimator))
@@ -266,7 +274,13 @@ def _with_cast_before_final(pipeline: Any) -> Any:
     return Pipeline([*preprocessing, ("freeport_cast_to_float32", CastTransformer(dtype=np.float32)), final])
 
 
-def _initial_types(estimator: Any, features: list[FeatureSpec], double: bool) -> list[tuple[str, Any]]:
+def _mixes_input_types(exc: Exception) -> bool:
+    return "Inputs and outputs should have the same type" in str(exc)
+
+
+def _initial_types(
+    estimator: Any, features: list[FeatureSpec], double: bool, *, integers_as_numbers: bool = False
+) -> list[tuple[str, Any]]:
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int64TensorType, StringTensorType
 
     numbers = DoubleTensorType if double else FloatTensorType
@@ -283,7 +297,7 @@ def _initial_types(estimator: Any, features: list[FeatureSpec], double: bool) ->
                 types.append((spec.name, Int64TensorType([None, 1])))
             elif spec.type == "category":
                 types.append((spec.name, StringTensorType([None, 1])))
-            elif spec.type == "integer" and not spec.nullable:
+            elif spec.type == "integer" and not spec.nullable and not integers_as_numbers:
                 types.append((spec.name, Int64TensorType([None, 1])))
             else:  # numbers, nullable integers (None is NaN) and booleans (0/1)
                 types.append((spec.name, numbers([None, 1])))
@@ -331,7 +345,7 @@ def _why_not(exc: Exception) -> str:
     missing = _NO_CONVERTER.search(message)
     if missing:
         return f"skl2onnx has no converter for {missing.group(1)}"
-    if "Inputs and outputs should have the same type" in message:
+    if _mixes_input_types(exc):
         return "skl2onnx cannot convert a step that takes text and numbers or booleans together"
     return f"skl2onnx cannot convert it ({_one_line(exc)})"
 

@@ -126,3 +126,22 @@ def test_onnx_check_passes_only_within_both_tolerances(agreement, difference, pa
     check = OnnxCheck(rows=1000, label_agreement=agreement, min_label_agreement=0.999,
                       max_difference=difference, max_difference_allowed=0.001)
     assert check.passed is passed
+
+
+def _classifier_card(tmp_path):
+    from tests.factories import save_tiny_classifier
+
+    return save_tiny_classifier(tmp_path)
+
+
+def test_a_tie_broken_the_other_way_by_float32_still_agrees_but_a_real_flip_does_not(tmp_path):
+    from api.engines.parity import compare
+
+    card = _classifier_card(tmp_path)
+    reference = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]] * 400)
+    tie_flipped = reference.copy()
+    tie_flipped[0] = [0.49999994, 0.50000006]  # a forest's 50/50 vote, decided by rounding
+    assert compare(card, (reference, tie_flipped), (None, None)).label_agreement == 1.0
+    real_flip = reference.copy()
+    real_flip[1] = [0.1, 0.9]
+    assert compare(card, (reference, real_flip), (None, None)).label_agreement == pytest.approx(1 - 1 / 1200)
