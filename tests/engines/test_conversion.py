@@ -28,7 +28,7 @@ from sklearn.svm import SVC, LinearSVC
 
 from api.bundle import load_engine, save_bundle
 from api.card import ModelCard
-from api.engines.convert import convert_to_onnx, rows_from_frame
+from api.engines.convert import rows_from_frame
 
 Data = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
@@ -208,39 +208,13 @@ def saved_card(case: Case, tmp_path) -> tuple[Any, ModelCard, Data, Any]:
     """The fitted pipeline, the card save_bundle writes for it, its data, and its ONNX engine (or None)."""
     train, target, test, test_target = data = case.data()
     model = case.pipeline().fit(train, target)
-    if case.label_only:
-        card, engine = label_only_card(model, data, tmp_path)
-        return model, card, data, engine
     card = save_bundle(model, train, target, case.name, features_test=test, target_test=test_target,
-                       models_dir=tmp_path)
+                       models_dir=tmp_path, quiet=True, verify=False)
+    assert card.probabilities is not case.label_only
     engine = None
     if card.onnx is not None:
         engine, _ = load_engine(tmp_path / case.name, card, engine="onnx", allow_version_mismatch=False)
     return model, card, data, engine
-
-
-def label_only_card(model: Any, data: Data, tmp_path) -> tuple[ModelCard, Any]:
-    # This branch's save_bundle scores classifiers with predict_proba, which label-only ones lack:
-    # save a twin fitted on the same data for the card, then convert the label-only model against it.
-    from api.engines.onnx import OnnxEngine
-
-    train, target, test, test_target = data
-    twin = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(train, target)
-    card = save_bundle(twin, train, target, "twin", features_test=test, target_test=test_target, models_dir=tmp_path)
-    card = card.model_copy(update={"probabilities": False, "onnx": None, "onnx_unavailable": None})
-    converted = convert_to_onnx(model, card, rows_from_frame(test, card.feature_names))
-    if converted.model is None:
-        return card.model_copy(update={"onnx_unavailable": converted.reason}), None
-    card = card.model_copy(update={"onnx": _artifact(converted)})
-    return card, OnnxEngine(card, converted.model)
-
-
-def _artifact(converted: Any) -> Any:
-    """The card's record of a conversion made outside save_bundle (the file itself is not written)."""
-    from api.card import OnnxArtifact
-
-    return OnnxArtifact(file="model.onnx", sha256="-", size_bytes=len(converted.model), check=converted.check,
-                        missing_category=converted.missing_category)
 
 
 def hostile_rows(card: ModelCard) -> list[dict[str, Any]]:
@@ -338,25 +312,24 @@ def test_a_column_the_pipeline_never_reads_is_no_input_of_the_graph(tmp_path):
     train, target, test, test_target = trips_with_note()
     model = trip_pipeline(ohe(), LogisticRegression(max_iter=1000), SimpleImputer()).fit(train, target)
     card = save_bundle(model, train, target, "notes", features_test=test, target_test=test_target,
-                       models_dir=tmp_path)
-    # The card as save_bundle writes it once it sets dropped columns apart.
-    card = card.model_copy(update={
-        "features": [f for f in card.features if f.name != "driver note"],
-        "unused_columns": ["driver note"],
-        "onnx": None,
-    })
-    converted = convert_to_onnx(model, card, rows_from_frame(test, card.feature_names))
-    assert converted.model is not None, converted.reason
+                       models_dir=tmp_path, quiet=True, verify=False)
+    assert card.unused_columns == ["driver note"] and "driver note" not in card.feature_names
+    assert card.onnx is not None, card.onnx_unavailable
     import onnxruntime as ort
 
-    session = ort.InferenceSession(converted.model, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession((tmp_path / "notes" / "model.onnx").read_bytes(), providers=["CPUExecutionProvider"])
     assert len(session.get_inputs()) == len(card.features) == 4
-    assert converted.check.passed and converted.check.probe_rows >= 10
+    assert card.onnx.check.passed and card.onnx.check.probe_rows >= 10
 
 
-def rooms_frame() -> tuple[pd.DataFrame, pd.Series]:
+def rooms_frame(gaps: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+    """Rooms as a pandas category of whole numbers: an integer-coded category."""
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"rooms": rng.integers(1, 5, 300), "area m2": rng.uniform(20, 200, 300).round(1)})
+    rooms = rng.integers(1, 5, 300).astype(float)
+    if gaps:
+        rooms[::10] = np.nan
+    frame = pd.DataFrame({"rooms": pd.Categorical(rooms, categories=[1.0, 2.0, 3.0, 4.0]).rename_categories(int),
+                          "area m2": rng.uniform(20, 200, 300).round(1)})
     return frame, pd.Series(frame["area m2"] * 10 + (frame["rooms"] == 3) * 400, name="price")
 
 
@@ -365,34 +338,25 @@ def test_integer_coded_category_converts_with_an_int64_input(tmp_path):
     model = make_pipeline(
         ColumnTransformer([("rooms", ohe(), ["rooms"])], remainder="passthrough"), Ridge()
     ).fit(frame, price)
-    card = save_bundle(model, frame, price, "rooms", models_dir=tmp_path)
-    # The spec save_bundle writes for an integer-coded category column (FeatureSpec.categories as ints).
-    rooms = card.features[0].model_copy(update={
-        "type": "category", "categories": [1, 2, 3, 4], "dtype": "category", "minimum": None, "maximum": None,
-    })
-    card = card.model_copy(update={"features": [rooms, card.features[1]], "onnx": None})
-    converted = convert_to_onnx(model, card, rows_from_frame(frame, card.feature_names))
-    assert converted.model is not None, converted.reason
-    from api.engines.onnx import OnnxEngine
-
-    artifact = _artifact(converted)
-    engine = OnnxEngine(card.model_copy(update={"onnx": artifact}), converted.model)
-    rows = [{"rooms": r, "area m2": a} for r in (1, 2, 3, 4, 5, 9) for a in (20.0, 95.5, 200.0, 400.0)]
-    expected = model.predict(pd.DataFrame(rows))
-    assert np.abs(engine.run(rows) - expected).max() <= converted.check.max_difference_allowed
-    assert converted.check.probe_rows >= 10
+    card = save_bundle(model, frame, price, "rooms", models_dir=tmp_path, quiet=True, verify=False)
+    rooms = card.features[0]
+    assert (rooms.type, rooms.categories, rooms.dtype) == ("category", [1, 2, 3, 4], "category")
+    assert card.onnx is not None, card.onnx_unavailable
+    engine, _ = load_engine(tmp_path / "rooms", card, engine="onnx", allow_version_mismatch=False)
+    rows = [{"rooms": r, "area m2": a} for r in (1, 2, 3, 4) for a in (20.0, 95.5, 200.0, 400.0)]
+    expected = model.predict(pd.DataFrame(rows).astype({"rooms": frame["rooms"].dtype}))
+    assert np.abs(engine.run(rows) - expected).max() <= card.onnx.check.max_difference_allowed
+    assert card.onnx.check.probe_rows >= 10
 
 
 def test_a_missing_integer_coded_category_is_a_one_line_reason(tmp_path):
-    frame, price = rooms_frame()
+    frame, price = rooms_frame(gaps=True)
     model = make_pipeline(
         ColumnTransformer([("rooms", ohe(), ["rooms"])], remainder="passthrough"), Ridge()
     ).fit(frame, price)
-    card = save_bundle(model, frame, price, "rooms", models_dir=tmp_path)
-    rooms = card.features[0].model_copy(update={"type": "category", "categories": [1, 2, 3, 4], "nullable": True})
-    card = card.model_copy(update={"features": [rooms, card.features[1]], "onnx": None})
-    converted = convert_to_onnx(model, card, rows_from_frame(frame, card.feature_names))
-    assert converted.model is None and converted.reason == (
+    card = save_bundle(model, frame, price, "rooms", models_dir=tmp_path, quiet=True, verify=False)
+    assert card.features[0].nullable and card.onnx is None
+    assert card.onnx_unavailable == (
         "the integer-coded category 'rooms' has missing values, which an int64 ONNX input cannot hold; "
         "served on scikit-learn"
     )
@@ -407,7 +371,6 @@ def test_a_bare_estimator_that_reads_text_itself_gets_a_one_line_reason(tmp_path
         "HistGradientBoostingClassifier reads the category column(s) 'origin/zone', 'weekday' itself, with no "
         "ColumnTransformer to encode them, which skl2onnx cannot convert; served on scikit-learn"
     )
-
 
 
 @pytest.mark.parametrize("loader", [load_diabetes, load_wine, load_breast_cancer])
