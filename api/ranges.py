@@ -1,0 +1,107 @@
+"""The training range of each number: documented, flagged when a value leaves it, enforced only on request.
+
+By default the range seen in training is information, not a wall: any finite
+number is served, and the outcome lists the inputs outside that range in
+``out_of_range`` (the prediction log stores it with the outcome). With
+STRICT_RANGES on, values beyond the range widened by RANGE_TOLERANCE are
+refused; the widened bounds are rounded outwards to a clean number, and never
+cross zero when the training data did not (a distance is never negative).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from api.card import FeatureSpec
+
+__all__ = ["OutOfRange", "accepted_range", "clean_number", "format_number", "has_range"]
+
+NONE_OUTSIDE: tuple[str, ...] = ()  # shared by every row inside its ranges: immutable, so safe to share
+
+
+def has_range(spec: FeatureSpec) -> bool:
+    """A number whose training range is known."""
+    return spec.type in ("number", "integer") and spec.minimum is not None and spec.maximum is not None
+
+
+def format_number(value: float) -> str:
+    """``80.0`` → ``80``, ``24.8`` → ``24.8``: the shortest text that reads back as the same number."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def clean_number(value: float) -> float | int:
+    """``80.0`` → ``80``: a whole bound written as one in /docs."""
+    return int(value) if float(value).is_integer() else value
+
+
+def accepted_range(spec: FeatureSpec, tolerance: float) -> tuple[float | int, float | int]:
+    """The values STRICT_RANGES accepts: the training range widened by ``tolerance`` of its width.
+
+    Each bound is rounded outwards to the power of ten just below the margin
+    (a margin of 1.3 rounds to whole numbers, 245 to hundreds), so it reads as
+    a clean number and still grants at least the tolerance.
+    """
+    low, high = spec.minimum, spec.maximum
+    margin = (high - low) * tolerance
+    if margin > 0:
+        exponent = math.floor(math.log10(margin))
+        step, decimals = 10.0**exponent, max(0, -exponent)
+        low = round(math.floor((low - margin) / step) * step, decimals)
+        high = round(math.ceil((high + margin) / step) * step, decimals)
+        # A tolerance must not invent a sign the training data never had.
+        if spec.minimum >= 0:
+            low = max(low, 0.0)
+        if spec.maximum <= 0:
+            high = min(high, 0.0)
+    if spec.type == "integer":  # inwards: the tolerance never admits a whole value by accident of rounding
+        low, high = math.ceil(low), math.floor(high)
+    return clean_number(low), clean_number(high)
+
+
+class OutOfRange:
+    """Names the inputs of a row that lie outside the range seen in training.
+
+    A batch is checked column by column: one ``min`` and ``max`` per column (in
+    C) clears it in the usual case, and only a column that holds an outlier is
+    looked at value by value.
+    """
+
+    def __init__(self, features: Iterable[FeatureSpec]) -> None:
+        self._ranges = tuple((f.name, f.minimum, f.maximum) for f in features if has_range(f))
+        names = [name for name, _, _ in self._ranges]
+        self._values = itemgetter(*names) if len(names) > 1 else None
+        self._names = names
+
+    def row(self, row: dict[str, Any]) -> tuple[str, ...]:
+        """The names of ``row``'s inputs outside their training range, in feature order."""
+        outside = tuple(
+            name for name, low, high in self._ranges if (value := row[name]) is not None and not low <= value <= high
+        )
+        return outside or NONE_OUTSIDE
+
+    def rows(self, rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
+        """:meth:`row` for each of ``rows``, computed a column at a time."""
+        if not self._ranges:
+            return [NONE_OUTSIDE] * len(rows)
+        if self._values is None:
+            columns: Iterable[tuple[Any, ...]] = [tuple(row[self._names[0]] for row in rows)]
+        else:
+            columns = zip(*map(self._values, rows), strict=True)
+        flagged: dict[int, list[str]] = {}
+        for (name, low, high), column in zip(self._ranges, columns, strict=True):
+            try:
+                if low <= min(column) and max(column) <= high:
+                    continue
+            except TypeError:  # a null in the column: compare what is there
+                present = [value for value in column if value is not None]
+                if not present or (low <= min(present) and max(present) <= high):
+                    continue
+            for index, value in enumerate(column):
+                if value is not None and not low <= value <= high:
+                    flagged.setdefault(index, []).append(name)
+        if not flagged:
+            return [NONE_OUTSIDE] * len(rows)
+        return [tuple(flagged[i]) if i in flagged else NONE_OUTSIDE for i in range(len(rows))]
