@@ -49,8 +49,9 @@ def accepted_range(spec: FeatureSpec, tolerance: float) -> tuple[float | int, fl
     if margin > 0:
         exponent = math.floor(math.log10(margin))
         step, decimals = 10.0**exponent, max(0, -exponent)
-        low = round(math.floor((low - margin) / step) * step, decimals)
-        high = round(math.ceil((high + margin) / step) * step, decimals)
+        # Steps counted to 9 places first, so float noise (0.00095 / 1e-5 = 94.99999…) costs no step.
+        low = round(math.floor(round((low - margin) / step, 9)) * step, decimals)
+        high = round(math.ceil(round((high + margin) / step, 9)) * step, decimals)
         # A tolerance must not invent a sign the training data never had.
         if spec.minimum >= 0:
             low = max(low, 0.0)

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from api.bundle import save_bundle
-from api.card import ModelCard
+from api.card import FeatureSpec, ModelCard
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_MODELS = REPO / "models"
@@ -67,3 +67,13 @@ def save_tiny_regressor(models_dir: Path, name: str = "tiny-reg") -> ModelCard:
     model = mixed_pipeline(frame, target, regression=True)
     return save_bundle(model, frame, target, name, features_test=frame.iloc[:30], target_test=target.iloc[:30],
                        models_dir=models_dir)
+
+
+def int_coded(card: ModelCard, name: str) -> ModelCard:
+    """``card`` with its category ``name`` coded as whole numbers (1, 2, ...), as a card may now say."""
+    spec = next(f for f in card.features if f.name == name)
+    code = {c: i + 1 for i, c in enumerate(spec.categories)}
+    coded = FeatureSpec(**{**spec.model_dump(), "categories": list(code.values()), "default": code[spec.default]})
+    features = [coded if f.name == name else f for f in card.features]
+    examples = [{**row, name: code.get(row[name], row[name])} for row in card.examples]
+    return card.model_copy(update={"features": features, "examples": examples})

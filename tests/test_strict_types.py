@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.app import create_app
-from api.card import FeatureSpec, read_card
+from api.card import read_card
 from api.schemas import build_schemas
 from api.settings import Settings
-from tests.factories import EXAMPLE_MODELS, save_tiny_classifier
+from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier
 
 FLIGHT = read_card(EXAMPLE_MODELS / "flight-delay").examples[0]
 PENGUIN = read_card(EXAMPLE_MODELS / "penguins").examples[0]
@@ -119,19 +119,9 @@ def test_values_of_the_right_json_type_are_served(client, case, route):
     assert response.status_code == 200, response.text
 
 
-def _int_coded(card, name: str):
-    """``card`` with its category ``name`` coded as whole numbers (1, 2, ...), as a card may now say."""
-    spec = next(f for f in card.features if f.name == name)
-    code = {c: i + 1 for i, c in enumerate(spec.categories)}
-    coded = FeatureSpec(**{**spec.model_dump(), "categories": list(code.values()), "default": code[spec.default]})
-    features = [coded if f.name == name else f for f in card.features]
-    examples = [{**row, name: code.get(row[name], row[name])} for row in card.examples]
-    return card.model_copy(update={"features": features, "examples": examples})
-
-
 @pytest.mark.parametrize("tolerance", [None, 0.05])
 def test_an_integer_coded_category_takes_its_whole_numbers_only(tmp_path, tolerance):
-    card = _int_coded(read_card(EXAMPLE_MODELS / "fuel-economy"), "origin")  # Europe, Japan, USA → 1, 2, 3
+    card = int_coded(read_card(EXAMPLE_MODELS / "fuel-economy"), "origin")  # Europe, Japan, USA → 1, 2, 3
     schemas = build_schemas(card, tolerance=tolerance, max_batch_rows=10)
     prop = schemas.features.model_json_schema()["properties"]["origin"]
     assert (prop["type"], prop["enum"]) == ("integer", [1, 2, 3])
