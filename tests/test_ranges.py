@@ -65,4 +65,7 @@ def test_batch_flags_equal_row_flags(name):
 def test_a_single_numeric_feature_and_none_at_all():
     one = OutOfRange([_spec(0, 1), FeatureSpec(name="c", type="category", categories=["a"])])
     assert one.rows([{"x": 0.5, "c": "a"}, {"x": 2, "c": "a"}, {"x": None, "c": "a"}]) == [(), ("x",), ()]
+    # Only above, only below: each end of the range is checked on the fast path too (no null in the column).
+    assert one.rows([{"x": 0.5, "c": "a"}, {"x": 2, "c": "a"}]) == [(), ("x",)]
+    assert one.rows([{"x": -1, "c": "a"}, {"x": 0.5, "c": "a"}]) == [("x",), ()]
     assert OutOfRange([]).rows([{}, {}]) == [(), ()]

@@ -11,6 +11,8 @@ import json
 import pytest
 
 from api.card import read_card
+from api.errors import ErrorDetail
+from api.handlers import error_response
 from tests.factories import EXAMPLE_MODELS
 
 PENGUIN = read_card(EXAMPLE_MODELS / "penguins").examples[0]
@@ -91,3 +93,11 @@ def test_a_valid_surrogate_pair_is_ordinary_text(examples_client, route):
     body = _refused(examples_client, route, _raw(_penguin_with("island", b'"\\ud83d\\ude00"'), route))
     [detail] = body["details"]
     assert detail["message"] == "'\U0001f600' is not a category this model was trained on"
+
+
+def test_any_error_body_encodes_whatever_it_quotes():
+    # The last line of defence: a message or field quoting a lone surrogate still gives a valid UTF-8 body.
+    response = error_response({}, 422, "invalid_input", "'\ud800' is refused",
+                              [ErrorDetail(field="rows.0.\udc00x", message="unknown field")])
+    body = json.loads(response.body.decode("utf-8"))
+    assert body["message"] == "'\\ud800' is refused" and body["details"][0]["field"] == "rows.0.\\udc00x"
