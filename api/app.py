@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: read model cards, wire routes; models load once the server listens."""
     settings = settings or Settings()
     registry = Registry.discover(
-        settings.models_dir, tolerance=settings.range_tolerance, max_batch_rows=settings.max_batch_rows
+        settings.models_dir, tolerance=settings.refusal_tolerance, max_batch_rows=settings.max_batch_rows
     )
     prediction_log = PredictionLog(
         partial(_create_db_engine, settings),

@@ -14,8 +14,11 @@ from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
+from api.encodable import EncodableJSONResponse
 from api.errors import ErrorBody, ErrorDetail, FreeportError, InvalidInputError, MissingKeyError, closest
+from api.jsonfailures import JSON_EXAMPLE_HINT, SURROGATE, parse_failure, undecodable_body
 from api.ratelimit import retry_after_seconds
+from api.type_advice import type_hint
 
 __all__ = ["error_response", "install_error_handlers", "validation_details"]
 
@@ -32,7 +35,8 @@ def error_response(scope: Scope, status: int, code: str, message: str, details=(
         details=list(details),
         request_id=scope.get("state", {}).get("request_id"),
     )
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    # Encodable whatever the client sent: a message may quote its value, lone surrogates included.
+    return EncodableJSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
 def _respond(request: Request, status: int, code: str, message: str, details=(), headers=None) -> JSONResponse:
@@ -53,16 +57,18 @@ def validation_details(errors: list[dict[str, Any]]) -> list[ErrorDetail]:
     details = []
     for error in errors:
         kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx") or {}
-        field, message, hint = _field_path(loc), error["msg"], ctx.get("hint")
+        field, message = _field_path(loc), error["msg"]
+        hint = ctx.get("hint") or type_hint(kind, error.get("input"))
         if kind == "json_invalid":
             field = None
-            message = f"the body is not valid JSON ({ctx.get('error', 'parse error')})"
-            hint = "send a JSON object such as the example in /docs"
+            message, hint = parse_failure(str(ctx.get("error", "parse error")))
+        elif kind == "string_unicode":  # a key holding a lone surrogate, which pydantic-core cannot read
+            message, hint = SURROGATE
         elif kind == "missing":
             message = "this field is required"
             if loc == ("body",):
                 field, message = None, "the request has no JSON body"
-                hint = "send a JSON object such as the example in /docs"
+                hint = JSON_EXAMPLE_HINT
         elif kind == "extra_forbidden":
             message = "unknown field"
             suggestion = closest(str(loc[-1]), missing.get(loc[:-1], []))
@@ -114,10 +120,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             message = f"nothing at {request.url.path}; GET /models lists the models, /docs the endpoints"
         elif exc.status_code == 400:
-            # FastAPI's answer to a body it cannot even decode (e.g. not UTF-8): bad input like any other.
-            details = [ErrorDetail(message="the body could not be decoded as JSON text (UTF-8)",
-                                   hint="send a JSON object such as the example in /docs")]
-            return _respond(request, 422, InvalidInputError.code, details[0].message, details)
+            # FastAPI's answer to a body its json.loads raised on (not UTF-8, a number with thousands of
+            # digits, nesting past the recursion limit): bad input like any other, named by its cause.
+            message, hint = undecodable_body(exc.__cause__)
+            details = [ErrorDetail(message=message, hint=hint)]
+            return _respond(request, 422, InvalidInputError.code, message, details)
         return _respond(request, exc.status_code, code, message, details, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -1,8 +1,9 @@
 """Per-model request and response schemas, generated from the model card.
 
-This is the only place a model's fields turn into types: /docs, validation
-errors and responses all follow from what is built here. Each JSON property
-keeps the feature's own name (as an alias) whatever characters it holds.
+Here a model's fields (each typed by api/fields.py) become its request and
+response classes: /docs, validation errors and responses all follow from what
+is built here. Each JSON property keeps the feature's own name (as an alias)
+whatever characters it holds.
 
 A batch body is checked twice over only when it is wrong. ``batch_rows``
 applies the same rules with pydantic-core's own constraints (a range, a set of
@@ -13,17 +14,16 @@ a refused body goes through ``batch``, whose checks explain each error.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema, create_model
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from api.card import FeatureSpec, ModelCard
-from api.errors import closest
+from api.card import ModelCard
+from api.fields import describe, explained, plain
+from api.ranges import OutOfRange
 
 __all__ = ["ModelSchemas", "build_schemas", "pascal_case"]
 
@@ -43,100 +43,13 @@ class ModelSchemas:
     batch_prediction: type[BaseModel]
     # A batch body as {"rows": [dict keyed by feature name, ...]}: what ``batch`` accepts, checked faster.
     batch_rows: TypeAdapter[dict[str, Any]]
+    # Names the inputs of validated rows that lie outside the training range: each outcome's `out_of_range`.
+    out_of_range: OutOfRange
 
 
-def _range_checker(spec: FeatureSpec, low: float, high: float):
-    seen = f"{spec.minimum:g} to {spec.maximum:g}"
-    accepted = "" if (low, high) == (spec.minimum, spec.maximum) else f"; up to {low:g} to {high:g} is accepted"
-
-    def check(value: float) -> float:
-        if not low <= value <= high:
-            raise PydanticCustomError(
-                "out_of_range",
-                "{value} is outside the range this model was trained on ({seen}){accepted}",
-                {"value": value, "seen": seen, "accepted": accepted, "hint": f"send a value from {low:g} to {high:g}"},
-            )
-        return value
-
-    return check
-
-
-def _category_checker(spec: FeatureSpec):
-    known = frozenset(spec.categories or ())
-
-    def check(value: str) -> str:
-        if value not in known:
-            suggestion = closest(value, known)
-            raise PydanticCustomError(
-                "unknown_category",
-                "'{value}' is not a category this model was trained on",
-                {"value": value, "hint": f"did you mean '{suggestion}'?" if suggestion else None},
-            )
-        return value
-
-    return check
-
-
-def _describe(spec: FeatureSpec) -> str:
-    text = spec.description.rstrip(".")
-    if spec.type in ("number", "integer"):
-        seen = f"Seen in training: {spec.minimum:g} to {spec.maximum:g}"
-    elif spec.type == "category":
-        seen = f"One of {len(spec.categories or [])} categories"
-    else:
-        seen = "true or false"
-    missing = "; null when unknown" if spec.nullable else ""
-    return f"{text + '. ' if text else ''}{seen}{missing}."
-
-
-def _bounds(spec: FeatureSpec, tolerance: float) -> tuple[float, float]:
-    """The values a number field accepts: the training range widened by ``tolerance`` of its width."""
-    margin = (spec.maximum - spec.minimum) * tolerance
-    low, high = spec.minimum - margin, spec.maximum + margin
-    if spec.type == "integer":  # round inwards: a tolerance never admits a new whole value by accident
-        low, high = math.ceil(low), math.floor(high)
-    return low, high
-
-
-def _annotation(spec: FeatureSpec, tolerance: float) -> Any:
-    """The type of one field: validated as the card says, documented with its bounds or categories."""
-    if spec.type in ("number", "integer"):
-        low, high = _bounds(spec, tolerance)
-        documented = WithJsonSchema({"type": spec.type, "minimum": low, "maximum": high})
-        check = AfterValidator(_range_checker(spec, low, high))
-        if spec.type == "number":
-            annotation: Any = Annotated[float, Field(allow_inf_nan=False), check, documented]
-        else:
-            annotation = Annotated[int, check, documented]
-    elif spec.type == "category":
-        documented = WithJsonSchema({"type": "string", "enum": spec.categories})
-        annotation = Annotated[str, AfterValidator(_category_checker(spec)), documented]
-    else:
-        annotation = bool
-    # The schema sits on the inner type, so `null` stays valid beside it for nullable fields.
-    return Optional[annotation] if spec.nullable else annotation  # noqa: UP045 -- a type built at run time
-
-
-def _plain_annotation(spec: FeatureSpec, tolerance: float) -> Any:
-    """What _annotation accepts, as constraints pydantic-core checks itself (without the advice)."""
-    if spec.type in ("number", "integer"):
-        low, high = _bounds(spec, tolerance)
-        if spec.type == "number":
-            annotation: Any = Annotated[float, Field(ge=low, le=high, allow_inf_nan=False)]
-        else:
-            annotation = Annotated[int, Field(ge=low, le=high)]
-    elif spec.type == "category" and spec.categories:
-        annotation = Literal[tuple(spec.categories)]
-    elif spec.type == "category":  # no category seen: nothing is accepted, and _annotation says so
-        return _annotation(spec, tolerance)
-    else:
-        annotation = bool
-    return Optional[annotation] if spec.nullable else annotation  # noqa: UP045 -- a type built at run time
-
-
-def _plain_batch(card: ModelCard, prefix: str, tolerance: float, max_batch_rows: int) -> TypeAdapter:
+def _plain_batch(card: ModelCard, prefix: str, tolerance: float | None, max_batch_rows: int) -> TypeAdapter:
     # Keys are the features' own names: the functional TypedDict form takes any string.
-    row = TypedDict(f"{prefix}Row", {spec.name: _plain_annotation(spec, tolerance) for spec in card.features})
+    row = TypedDict(f"{prefix}Row", {spec.name: plain(spec, tolerance) for spec in card.features})
     row.__pydantic_config__ = ConfigDict(extra="forbid")
     rows = Annotated[list[row], Field(min_length=1, max_length=max_batch_rows)]
     batch = TypedDict(f"{prefix}PlainBatch", {"rows": rows})  # noqa: UP013 -- a type built at run time
@@ -144,17 +57,17 @@ def _plain_batch(card: ModelCard, prefix: str, tolerance: float, max_batch_rows:
     return TypeAdapter(batch)
 
 
-def _features_model(card: ModelCard, prefix: str, tolerance: float) -> type[BaseModel]:
+def _features_model(card: ModelCard, prefix: str, tolerance: float | None) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for index, spec in enumerate(card.features):
-        annotation = _annotation(spec, tolerance)
+        annotation = explained(spec, tolerance)
         # Python names are positional so any column name (spaces, `copy`, `json`) is safe;
         # the alias is what clients see and send.
         fields[f"f{index}"] = (
             annotation,
             Field(
                 alias=spec.name,
-                description=_describe(spec),
+                description=describe(spec, tolerance),
                 examples=[spec.default],
             ),
         )
@@ -170,8 +83,38 @@ def _features_model(card: ModelCard, prefix: str, tolerance: float) -> type[Base
     )
 
 
-def build_schemas(card: ModelCard, *, tolerance: float, max_batch_rows: int) -> ModelSchemas:
-    """Request and response classes for one model, named ``<Model>Features`` etc."""
+def _outcome_fields(card: ModelCard) -> dict[str, Any]:
+    """What one row's answer holds: the prediction, class probabilities when the model gives them,
+    and the inputs outside the training range."""
+    if card.task == "classification":
+        label: Any = Literal[tuple(card.classes or ())]
+        fields: dict[str, Any] = {
+            "prediction": (label, Field(description=f"The most likely class of `{card.target}`.")),
+        }
+        if card.probabilities:  # a label-only classifier (e.g. an SVM without probability=True) has none
+            fields["probabilities"] = (
+                dict[str, float],
+                Field(description=f"Probability of each class: {', '.join(card.classes or ())}."),
+            )
+    else:
+        fields = {"prediction": (float, Field(description=f"The predicted `{card.target}`."))}
+    fields["out_of_range"] = (
+        list[str],
+        Field(
+            description="The inputs whose value lies outside the range seen in training, in field order; "
+            "always present, empty when none. The model extrapolates there: treat the prediction with care. "
+            "Stored with the prediction in the log."
+        ),
+    )
+    return fields
+
+
+def build_schemas(card: ModelCard, *, tolerance: float | None, max_batch_rows: int) -> ModelSchemas:
+    """Request and response classes for one model, named ``<Model>Features`` etc.
+
+    ``tolerance``: how far past the training range a number is accepted (a fraction
+    of the range, STRICT_RANGES); None serves any finite number and flags it.
+    """
     prefix = pascal_case(card.name)
     features = _features_model(card, prefix, tolerance)
     batch = create_model(
@@ -180,17 +123,7 @@ def build_schemas(card: ModelCard, *, tolerance: float, max_batch_rows: int) -> 
         __doc__=f"Up to {max_batch_rows} rows for `{card.name}`.",
         rows=(list[features], Field(min_length=1, max_length=max_batch_rows)),
     )
-    if card.task == "classification":
-        label: Any = Literal[tuple(card.classes or ())]
-        outcome_fields: dict[str, Any] = {
-            "prediction": (label, Field(description=f"The most likely class of `{card.target}`.")),
-            "probabilities": (
-                dict[str, float],
-                Field(description=f"Probability of each class: {', '.join(card.classes or ())}."),
-            ),
-        }
-    else:
-        outcome_fields = {"prediction": (float, Field(description=f"The predicted `{card.target}`."))}
+    outcome_fields = _outcome_fields(card)
     identity: dict[str, Any] = {
         "model": (str, Field(description="The model's name.")),
         "version": (str, Field(description="The model's version, from its card.")),
@@ -202,4 +135,4 @@ def build_schemas(card: ModelCard, *, tolerance: float, max_batch_rows: int) -> 
         f"{prefix}BatchPrediction", **identity, predictions=(list[outcome], Field(description="One per row, in order."))
     )
     batch_rows = _plain_batch(card, prefix, tolerance, max_batch_rows)
-    return ModelSchemas(features, batch, prediction, batch_prediction, batch_rows)
+    return ModelSchemas(features, batch, prediction, batch_prediction, batch_rows, OutOfRange(card.features))

@@ -56,10 +56,15 @@ class Settings(BaseSettings):
         description="Serve a bundle saved with another scikit-learn version "
         "(risky: predictions may differ or loading may fail).",
     )
+    strict_ranges: bool = Field(
+        False,
+        description="Refuse numbers outside the training range (widened by RANGE_TOLERANCE). Off: any "
+        "finite number is served, and one outside the training range is named in the outcome's out_of_range.",
+    )
     range_tolerance: float = Field(
         0.05,
         ge=0,
-        description="How far past the training range a number may go, as a "
+        description="With STRICT_RANGES: how far past the training range a number may go, as a "
         "fraction of that range, before it is refused.",
     )
     max_batch_rows: int = Field(1000, ge=1, le=100_000)
@@ -151,6 +156,11 @@ class Settings(BaseSettings):
         if self.cors_allow_credentials and "*" in self.cors_origin_list:
             raise ValueError("CORS_ORIGINS='*' cannot be combined with CORS_ALLOW_CREDENTIALS=true; list the origins")
         return self
+
+    @property
+    def refusal_tolerance(self) -> float | None:
+        """What the schemas hold numbers to: RANGE_TOLERANCE with STRICT_RANGES, else None (flag only)."""
+        return self.range_tolerance if self.strict_ranges else None
 
     @property
     def api_key_list(self) -> list[str]:

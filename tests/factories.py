@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from api.bundle import save_bundle
-from api.card import ModelCard
+from api.card import FeatureSpec, ModelCard
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_MODELS = REPO / "models"
@@ -88,3 +88,13 @@ def save_log_classifier(models_dir: Path, name: str = "dose-log") -> ModelCard:
     model = make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(frame.iloc[:150], target.iloc[:150])
     return save_bundle(model, frame.iloc[:150], target.iloc[:150], name, features_test=frame.iloc[150:],
                        target_test=target.iloc[150:], models_dir=models_dir, quiet=True)
+
+
+def int_coded(card: ModelCard, name: str) -> ModelCard:
+    """``card`` with its category ``name`` coded as whole numbers (1, 2, ...), as a card may now say."""
+    spec = next(f for f in card.features if f.name == name)
+    code = {c: i + 1 for i, c in enumerate(spec.categories)}
+    coded = FeatureSpec(**{**spec.model_dump(), "categories": list(code.values()), "default": code[spec.default]})
+    features = [coded if f.name == name else f for f in card.features]
+    examples = [{**row, name: code.get(row[name], row[name])} for row in card.examples]
+    return card.model_copy(update={"features": features, "examples": examples})

@@ -48,7 +48,8 @@ def test_predictions_are_logged_with_inputs_outputs_and_request_ids(serve, datab
     first = rows[0]
     assert (first["request_id"], first["model"], first["model_version"]) == ("one", "penguins", single["version"])
     assert first["inputs"] == PENGUIN
-    assert first["outputs"] == {"prediction": single["prediction"], "probabilities": single["probabilities"]}
+    assert first["outputs"] == {"prediction": single["prediction"], "probabilities": single["probabilities"],
+                                "out_of_range": []}
     assert first["latency_ms"] > 0 and first["created_at"] is not None
     logged = rows[1:]
     assert {r["request_id"] for r in logged} == {batch["request_id"]}

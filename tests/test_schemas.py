@@ -6,6 +6,7 @@ import pytest
 
 from api.bundle import load_estimator
 from api.card import read_card
+from api.schemas import build_schemas
 from tests.factories import EXAMPLE_MODELS
 
 MODELS = sorted(p.name for p in EXAMPLE_MODELS.iterdir())
@@ -44,8 +45,12 @@ def test_docs_show_type_range_categories_and_description_of_each_field(examples_
         assert any(v.get("type") == "null" for v in variants) == spec.nullable
         if spec.type in ("number", "integer"):
             assert typed["type"] == spec.type
-            assert typed["minimum"] <= spec.minimum and typed["maximum"] >= spec.maximum
-            assert f"{spec.minimum:g} to {spec.maximum:g}" in prop["description"]
+            # By default the training range is information, not a limit: schemathesis (and any client
+            # generator) must not read it as one. It is in the text and in extension keywords.
+            assert "minimum" not in typed and "maximum" not in typed
+            assert (typed["x-training-minimum"], typed["x-training-maximum"]) == (spec.minimum, spec.maximum)
+            assert f"Seen in training: {spec.minimum:g} to {spec.maximum:g}; a value outside is served" \
+                in prop["description"]
         elif spec.type == "category":
             assert typed["type"] == "string" and typed["enum"] == spec.categories
 
@@ -74,5 +79,48 @@ def test_docs_describe_the_typed_response(examples_client, name):
         assert "probabilities" in schema["properties"]
     else:
         assert schema["properties"]["prediction"]["type"] == "number"
+    flags = schema["properties"]["out_of_range"]
+    assert flags["type"] == "array" and flags["items"] == {"type": "string"}
+    assert "out_of_range" in schema["required"] and "always present, empty when none" in flags["description"]
+    batch = openapi["paths"][f"/models/{name}/predict/batch"]["post"]["responses"]["200"]
+    outcome = _resolve(openapi, _resolve(openapi, batch["content"]["application/json"]["schema"])
+                       ["properties"]["predictions"]["items"])
+    assert outcome["properties"]["out_of_range"] == flags and "out_of_range" in outcome["required"]
     for code in ("404", "415", "422", "503"):
         assert code in openapi["paths"][f"/models/{name}/predict"]["post"]["responses"]
+
+
+# With STRICT_RANGES the accepted bounds are hard limits, widened by RANGE_TOLERANCE and rounded
+# outwards to clean numbers; a tolerance never makes a quantity that was never negative negative.
+STRICT_BOUNDS = {
+    ("flight-delay", "distance"): (0, 5300, "80 to 4983"),  # 80 - 245.15 would be -165
+    ("flight-delay", "month"): (1, 12, "1 to 12"),  # whole numbers: 0.45 and 12.55 round inwards
+    ("penguins", "bill_length_mm"): (31, 61, "33.1 to 59.6"),  # not 31.775 and 60.925000000000004
+    ("penguins", "bill_depth_mm"): (12.6, 22, "13.1 to 21.5"),
+    ("fuel-economy", "acceleration_s"): (7.1, 25.7, "8 to 24.8"),  # margin 0.84: rounded to tenths
+    ("fuel-economy", "model_year"): (1970, 1982, "1970 to 1982"),
+}
+
+
+@pytest.mark.parametrize(("name", "field"), list(STRICT_BOUNDS), ids=[f"{m}.{f}" for m, f in STRICT_BOUNDS])
+def test_strict_ranges_document_clean_bounds_that_never_cross_zero(serve, name, field):
+    low, high, seen = STRICT_BOUNDS[(name, field)]
+    with serve(strict_ranges=True, range_tolerance=0.05) as client:
+        openapi = client.get("/openapi.json").json()
+    _, schema = _request_schema(openapi, f"/models/{name}/predict")
+    prop = schema["properties"][field]
+    typed = next(v for v in prop.get("anyOf", [prop]) if v.get("type") != "null")
+    assert (typed["minimum"], typed["maximum"]) == (low, high)
+    assert f"Seen in training: {seen}; accepted: {low:g} to {high:g}" in prop["description"]
+
+
+def test_a_label_only_classifier_documents_no_probabilities():
+    card = read_card(EXAMPLE_MODELS / "penguins").model_copy(update={"probabilities": False})
+    schemas = build_schemas(card, tolerance=None, max_batch_rows=10)
+    for response in (schemas.prediction.model_json_schema(),
+                     schemas.batch_prediction.model_json_schema()["$defs"]["PenguinsOutcome"]):
+        assert "probabilities" not in response["properties"]
+        assert response["properties"]["prediction"]["enum"] == card.classes
+        assert "out_of_range" in response["required"]
+    with_probabilities = build_schemas(read_card(EXAMPLE_MODELS / "penguins"), tolerance=None, max_batch_rows=10)
+    assert "probabilities" in with_probabilities.prediction.model_json_schema()["required"]

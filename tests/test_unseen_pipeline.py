@@ -42,7 +42,7 @@ def test_an_unseen_pipeline_is_served_with_a_typed_schema(serve, tmp_path):
     save_bundle(pipeline, frame.iloc[:240], target.iloc[:240], "loans", features_test=frame.iloc[240:],
                 target_test=target.iloc[240:], models_dir=tmp_path / "models")
 
-    with serve(models_dir=tmp_path / "models", range_tolerance=0) as client:
+    with serve(models_dir=tmp_path / "models", strict_ranges=True, range_tolerance=0) as client:
         openapi = client.get("/openapi.json").json()
         schema = openapi["components"]["schemas"]["LoansFeatures"]
         props = schema["properties"]

@@ -32,7 +32,8 @@ _ERRORS = error_responses(
     {
         404: "No such model.",
         415: "The body is not JSON.",
-        422: "A field is missing, unknown, of the wrong type, out of range or an unknown category.",
+        422: "A field is missing, unknown, of the wrong JSON type or an unknown category; a number out of range "
+        "(with STRICT_RANGES); a body that is not a JSON object; or the model failed on an accepted row.",
         503: "The model failed to load.",
     }
 )
@@ -73,6 +74,7 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
     card, schemas = entry.card, entry.schemas
     name, version = card.name, card.version
     Features, Batch = schemas.features, schemas.batch  # noqa: N806 -- classes built at run time
+    out_of_range = schemas.out_of_range
     batch_examples = {"real rows": {"summary": "Real rows from the training data", "value": {"rows": card.examples}}}
     examples = {
         f"example {i + 1}": {"summary": f"A real row from the training data ({i + 1})", "value": row}
@@ -113,6 +115,7 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
     ) -> Response:
         row = features.model_dump(by_alias=True)
         outcome, latency_ms = await batcher_for(request, predictor).predict_one(row)
+        outcome = {**outcome, "out_of_range": out_of_range.row(row)}
         _log(request, name, version, [row], [outcome], latency_ms)
         rid = request.scope["state"]["request_id"]
         return _json({"model": name, "version": version, "request_id": rid, **outcome})
@@ -132,6 +135,8 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
             outcomes = predictor.predict(rows)
         else:
             outcomes = await run_in_threadpool(predictor.predict, rows)
+        for outcome, outside in zip(outcomes, out_of_range.rows(rows), strict=True):
+            outcome["out_of_range"] = outside  # in the outcome, so the log stores it too
         _log(request, name, version, rows, outcomes, (time.perf_counter() - started) * 1000)
         rid = request.scope["state"]["request_id"]
         return _json({"model": name, "version": version, "request_id": rid, "predictions": outcomes})

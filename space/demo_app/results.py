@@ -111,6 +111,10 @@ def prediction_meta(card: Card, response: dict[str, Any], seconds: float) -> str
         *_metric_chips(card),
         f"API answered in <b>{seconds * 1000:,.0f} ms</b>",
     ]
+    # The API serves values outside the training range and names them: the model extrapolates there.
+    outside = [str(name) for name in response.get("out_of_range") or ()]
+    if outside:
+        chips.insert(0, f"outside the training range: <b>{escape(', '.join(outside))}</b>")
     request_id = response.get("request_id")
     footer = f'<div class="fp-muted fp-small">request id {escape(str(request_id))}</div>' if request_id else ""
     return f'<div class="fp-meta">{headline}<div class="fp-chips">{_chips(chips)}</div>{footer}</div>'

@@ -86,11 +86,12 @@ def _save_odd_bundle(models_dir: Path) -> None:
 
 @pytest.fixture(scope="session")
 def odd_api(tmp_path_factory) -> Iterator[ApiProcess]:
-    """The API over a tiny odd-shaped bundle, with batches limited to a few rows."""
+    """The API over a tiny odd-shaped bundle, with batches limited to a few rows and strict ranges,
+    so that a number far outside the training range is one more thing the API itself refuses."""
     models_dir = tmp_path_factory.mktemp("odd-models")
     _save_odd_bundle(models_dir)
     api = ApiProcess(tmp_path_factory.mktemp("odd-api"), models_dir=models_dir,
-                     env={"MAX_BATCH_ROWS": str(ODD_BATCH_ROWS)}).start()
+                     env={"MAX_BATCH_ROWS": str(ODD_BATCH_ROWS), "STRICT_RANGES": "true"}).start()
     yield api
     api.stop()
 

@@ -48,6 +48,18 @@ def test_results_classifier_meta_names_the_winner_version_metrics_and_latency(cl
     assert reply.data["request_id"] in html
 
 
+def test_results_meta_names_the_inputs_outside_the_training_range(client: ApiClient, cards: dict[str, Card]):
+    card = cards["flight-delay"]
+    inside = _predict_defaults(client, card)
+    assert inside.data["out_of_range"] == [] and "outside the training range" not in prediction_meta(
+        card, inside.data, inside.seconds)
+    distance = card.feature("distance")
+    row = {**Form(card).default_row(), "distance": int(distance.maximum) + 1}
+    outside = client.predict(card.name, row)  # served: the range is information, not a wall
+    assert outside.data["out_of_range"] == ["distance"]
+    assert "outside the training range: <b>distance</b>" in prediction_meta(card, outside.data, outside.seconds)
+
+
 def test_results_regressor_shows_the_value_and_its_typical_error(client: ApiClient, cards: dict[str, Card]):
     card = cards["fuel-economy"]
     reply = _predict_defaults(client, card)

@@ -1,0 +1,145 @@
+"""Types are strict JSON types on both routes: nothing is coerced, and each refusal says what to send.
+
+The single-row route is parsed by FastAPI (Python's json module, then the
+explaining model); the batch route from its bytes (the fast TypeAdapter first,
+the explaining model for the words). Each case goes through both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from api.app import create_app
+from api.card import read_card
+from api.schemas import build_schemas
+from api.settings import Settings
+from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier
+
+FLIGHT = read_card(EXAMPLE_MODELS / "flight-delay").examples[0]
+PENGUIN = read_card(EXAMPLE_MODELS / "penguins").examples[0]
+UNLIMITED = {"rate_limit_predict": "100000/minute", "rate_limit_batch": "100000/minute"}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory) -> Iterator[TestClient]:
+    """The example models and a tiny one with a boolean field, with no rate limit in the way."""
+    models = tmp_path_factory.mktemp("models")
+    for example in EXAMPLE_MODELS.iterdir():
+        (models / example.name).symlink_to(example)
+    save_tiny_classifier(models)
+    db = tmp_path_factory.mktemp("db") / "strict.db"
+    with TestClient(create_app(Settings(models_dir=models, database_url=f"sqlite:///{db}", **UNLIMITED)),
+                    raise_server_exceptions=False) as test_client:
+        test_client.app.state.registry.wait_loaded(60)
+        yield test_client
+
+
+def _refusal(client: TestClient, model: str, row: dict, route: str) -> tuple[dict, str]:
+    """The 422's one detail for ``row`` sent alone, or as the 4th row of a batch; and the field prefix."""
+    if route == "batch":
+        good = read_card(client.app.state.registry.get(model).path).examples[0]
+        response = client.post(f"/models/{model}/predict/batch", json={"rows": [good, good, good, row]})
+        prefix = "rows.3."
+    else:
+        response = client.post(f"/models/{model}/predict", json=row)
+        prefix = ""
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "invalid_input"
+    assert len(body["details"]) == 1, body
+    return body, prefix
+
+
+CASES = {
+    # model, field, value sent, pydantic's message, the hint
+    "text for an integer": ("flight-delay", "distance", "3169", "Input should be a valid integer",
+                            "send 3169 without quotes: a JSON number, not text"),
+    "true for an integer": ("flight-delay", "dep_hour", True, "Input should be a valid integer",
+                            "send a whole JSON number; true and false are not numbers"),
+    "3.0 for an integer": ("flight-delay", "month", 3.0, "Input should be a valid integer",
+                           "send 3: a whole number has no decimal point"),
+    "3.5 for an integer": ("flight-delay", "month", 3.5, "Input should be a valid integer",
+                           "send a whole number: this field takes no fractions"),
+    "integer past 64 bits": ("flight-delay", "distance", 2**63,
+                             f"{2**63} is too large for a whole number the model can read (64 bits)",
+                             f"send a whole number from {-2**63} to {2**63 - 1}"),
+    "text for a number": ("penguins", "bill_length_mm", "302", "Input should be a valid number",
+                          "send 302 without quotes: a JSON number, not text"),
+    "text for a fraction": ("penguins", "body_mass_g", "45.5", "Input should be a valid number",
+                            "send 45.5 without quotes: a JSON number, not text"),
+    "true for a number": ("penguins", "bill_depth_mm", True, "Input should be a valid number",
+                          "send a JSON number; true and false are not numbers"),
+    "word for a number": ("penguins", "flipper_length_mm", "long", "Input should be a valid number",
+                          "send a JSON number, e.g. 42 or 4.2"),
+    "1 for a boolean": ("tiny-clf", "member", 1, "Input should be a valid boolean",
+                        'send true or false: JSON booleans, without quotes (not 1, 0, "yes" or "true")'),
+    '"yes" for a boolean': ("tiny-clf", "member", "yes", "Input should be a valid boolean",
+                            'send true or false: JSON booleans, without quotes (not 1, 0, "yes" or "true")'),
+    '"true" for a boolean': ("tiny-clf", "member", "true", "Input should be a valid boolean",
+                             'send true or false: JSON booleans, without quotes (not 1, 0, "yes" or "true")'),
+    "number for a category": ("flight-delay", "carrier", 12, "Input should be a valid string",
+                              "send one of its categories as a JSON string, in quotes; /docs lists them"),
+    "null where never missing": ("penguins", "island", None, "Input should be a valid string",
+                                 "this field is never missing in training, so null is refused: send a value"),
+}
+
+
+@pytest.mark.parametrize("route", ["one row", "batch"])
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_a_value_of_the_wrong_json_type_is_refused_naming_the_field_and_what_to_send(client, case, route):
+    model, field, value, message, hint = CASES[case]
+    good = read_card(client.app.state.registry.get(model).path).examples[0]
+    body, prefix = _refusal(client, model, {**good, field: value}, route)
+    assert body["message"] == f"invalid input: {prefix}{field}"
+    assert body["details"] == [{"field": prefix + field, "message": message, "hint": hint}]
+
+
+ACCEPTED = {
+    "a whole number for a number": ("penguins", "body_mass_g", 3750),
+    "a fraction for a number": ("penguins", "body_mass_g", 3750.5),
+    "true for a boolean": ("tiny-clf", "member", True),
+    "false for a boolean": ("tiny-clf", "member", False),
+}
+
+
+@pytest.mark.parametrize("route", ["one row", "batch"])
+@pytest.mark.parametrize("case", ACCEPTED, ids=list(ACCEPTED))
+def test_values_of_the_right_json_type_are_served(client, case, route):
+    model, field, value = ACCEPTED[case]
+    row = {**read_card(client.app.state.registry.get(model).path).examples[0], field: value}
+    if route == "batch":
+        response = client.post(f"/models/{model}/predict/batch", json={"rows": [row]})
+    else:
+        response = client.post(f"/models/{model}/predict", json=row)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("tolerance", [None, 0.05])
+def test_an_integer_coded_category_takes_its_whole_numbers_only(tmp_path, tolerance):
+    card = int_coded(read_card(EXAMPLE_MODELS / "fuel-economy"), "origin")  # Europe, Japan, USA → 1, 2, 3
+    schemas = build_schemas(card, tolerance=tolerance, max_batch_rows=10)
+    prop = schemas.features.model_json_schema()["properties"]["origin"]
+    assert (prop["type"], prop["enum"]) == ("integer", [1, 2, 3])
+
+    row = card.examples[0]
+    for value in (1, 2, 3):
+        sent = {**row, "origin": value}
+        assert schemas.features.model_validate_json(json.dumps(sent)).model_dump(by_alias=True)["origin"] == value
+        assert schemas.batch_rows.validate_json(json.dumps({"rows": [sent]}))["rows"][0]["origin"] == value
+    refusals = [(4, "4 is not a category this model was trained on"), (0, "0 is not a category"),
+                (True, "valid integer"), (1.0, "valid integer"), ("1", "valid integer"), ("USA", "valid integer")]
+    for value, message in refusals:  # a list: as dict keys True, 1 and 1.0 would be one
+        raw = json.dumps({"rows": [{**row, "origin": value}]})
+        with pytest.raises(ValidationError):
+            schemas.batch_rows.validate_json(raw)
+        with pytest.raises(ValidationError) as refused:
+            schemas.batch.model_validate_json(raw)
+        [error] = refused.value.errors()
+        assert error["loc"] == ("rows", 0, "origin") and message in error["msg"]
+        if "category" in message:
+            assert error["ctx"]["hint"] == "send one of 1, 2, 3"
