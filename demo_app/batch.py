@@ -65,7 +65,7 @@ def parse_cell(feature: Feature, text: str) -> Any:
         if cell.lower() in _FALSE:
             return False
         raise ValueError(f"'{cell}' is not true or false")
-    return cell
+    return feature.category_value(cell)
 
 
 def read_rows(card: Card, data: bytes) -> tuple[list[dict[str, str]], list[str]]:

@@ -21,13 +21,18 @@ class Feature:
     description: str = ""
     minimum: float | None = None
     maximum: float | None = None
-    categories: tuple[str, ...] = ()
+    categories: tuple[str | int, ...] = ()  # whole numbers for an integer-coded category
     nullable: bool = False
     default: Any = None
 
     @property
     def is_numeric(self) -> bool:
         return self.type in ("number", "integer")
+
+    def category_value(self, text: str) -> str | int:
+        """The category a widget or a CSV cell shows as ``text``, typed as the API takes it
+        (an integer-coded category is sent as a JSON number, never as its text)."""
+        return {str(category): category for category in self.categories}.get(text, text)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Feature:

@@ -69,7 +69,8 @@ class FeatureInput:
             seen = [low, high, feature.default, *(row.get(feature.name) for row in examples)]
             return cls(feature, "slider", low, high, _step(feature, seen))
         if feature.type == "category":
-            return cls(feature, "dropdown", choices=feature.categories + ((UNKNOWN,) if feature.nullable else ()))
+            shown = tuple(str(c) for c in feature.categories)
+            return cls(feature, "dropdown", choices=shown + ((UNKNOWN,) if feature.nullable else ()))
         if feature.nullable:
             return cls(feature, "dropdown", choices=("true", "false", UNKNOWN))
         return cls(feature, "checkbox")
@@ -120,7 +121,7 @@ class FeatureInput:
                 return None
             if self.feature.type == "boolean":
                 return value == "true"
-            return value
+            return self.feature.category_value(value)
         if self.widget == "checkbox":
             return bool(value)
         if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -94,3 +94,10 @@ def test_batch_template_scores_cleanly(client: ApiClient, cards: dict[str, Card]
     card = cards[name]
     result = _score(client, card, template_csv(card).encode())
     assert result.problems == {} and result.scored == len(card.examples)
+
+
+def test_batch_cells_of_an_integer_coded_category_are_sent_as_numbers():
+    # The API takes such a category as a JSON number and refuses its text, "205".
+    store = Feature("store", "category", categories=(101, 205))
+    assert parse_cell(store, " 205 ") == 205
+    assert parse_cell(Feature("colour", "category", categories=("red",)), "red") == "red"

@@ -108,3 +108,12 @@ def test_form_constant_column_still_gets_a_movable_slider():
 
     item = FeatureInput.for_feature(Feature("year", "integer", minimum=2020, maximum=2020, default=2020))
     assert item.widget == "slider" and item.minimum < 2020 < item.maximum
+
+
+def test_form_integer_coded_category_shows_text_and_sends_the_number():
+    from demo_app.cards import Feature
+
+    item = FeatureInput.for_feature(Feature("store", "category", categories=(101, 205), default=205))
+    assert item.widget == "dropdown" and item.choices == ("101", "205")
+    assert item.widget_values(205) == ["205"]
+    assert item.json_value(["205"]) == 205
