@@ -74,8 +74,11 @@ class Registry:
         self._loader_done = threading.Event()
 
     @classmethod
-    def discover(cls, models_dir: Path, *, tolerance: float, max_batch_rows: int) -> Registry:
-        """Read every ``models_dir/*/card.json`` and build its schemas; load nothing yet."""
+    def discover(cls, models_dir: Path, *, tolerance: float | None, max_batch_rows: int) -> Registry:
+        """Read every ``models_dir/*/card.json`` and build its schemas; load nothing yet.
+
+        ``tolerance``: how far past the training range a number is refused; None serves and flags it.
+        """
         entries = []
         folders = sorted(p for p in models_dir.iterdir() if p.is_dir()) if models_dir.is_dir() else []
         if not models_dir.is_dir():
