@@ -218,11 +218,14 @@ def _to_onnx(estimator: Any, card: ModelCard, strategy: Strategy, imputed_text: 
                 raise UnconvertibleError(_why_not(exc)) from exc
             # One step reads integer and decimal columns together (an imputer over age and income):
             # declare the integers as numbers too, as scikit-learn itself reads them.
+            # Kept only if onnxruntime takes the graph: a step over text and booleans together
+            # converts this way but into a graph no runtime accepts, and the first reason is the true one.
             initial_types = _initial_types(estimator, card.features, strategy.double, integers_as_numbers=True)
             try:
                 converted = convert_sklearn(model, initial_types=initial_types, options=options)
-            except Exception as again:  # skl2onnx raises many types for unsupported steps
-                raise UnconvertibleError(_why_not(again)) from again
+                _check_runnable(converted)
+            except Exception:  # skl2onnx and onnxruntime raise many types
+                raise UnconvertibleError(_why_not(exc)) from exc
     if strategy.float64_thresholds:
         try:
             converted = with_float64_thresholds(converted, _final_step(estimator))
@@ -272,6 +275,12 @@ def _with_cast_before_final(pipeline: Any) -> Any:
     # Only converted, never fitted or run: the fitted steps are shared with the original.
     *preprocessing, final = pipeline.steps
     return Pipeline([*preprocessing, ("freeport_cast_to_float32", CastTransformer(dtype=np.float32)), final])
+
+
+def _check_runnable(graph: Any) -> None:
+    import onnxruntime as ort
+
+    ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
 
 
 def _mixes_input_types(exc: Exception) -> bool:
