@@ -10,39 +10,45 @@ loading then runs it on onnxruntime unless ENGINE says otherwise. From a noteboo
     from api.bundle import save_bundle
     save_bundle(pipeline, X_train, y_train, "my-model", X_test=X_test, y_test=y_test)
 
-From a shell: ``python -m api.bundle save --help`` and ``python -m api.bundle check``.
+Saving loads the new bundle in a fresh Python before it keeps it (api/bundle_probe.py).
+From a shell: ``python -m api.bundle save --help`` and ``python -m api.bundle check``
+(api/bundle_cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import inspect
 import io
-import json
 import os
 import pickle
 import platform
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 import warnings
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from api.card import CARD_FILE, NAME_PATTERN, ArtifactInfo, ModelCard, OnnxArtifact, read_card
+from api.card import CARD_FILE, NAME_PATTERN, ArtifactInfo, ModelCard, OnnxArtifact
 from api.engines import Engine, EngineChoice
 from api.errors import BundleError
 
-__all__ = ["ARTIFACT_FILE", "ONNX_FILE", "load_engine", "load_estimator", "save_bundle"]
+__all__ = [
+    "ARTIFACT_FILE",
+    "ONNX_FILE",
+    "REPOSITORY",
+    "explain_unpickle_failure",
+    "load_engine",
+    "load_estimator",
+    "save_bundle",
+]
 
 ARTIFACT_FILE = "model.joblib"
 ONNX_FILE = "model.onnx"
+REPOSITORY = Path(__file__).resolve().parents[1]
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 RECORDED_PACKAGES = ("scikit-learn", "numpy", "pandas", "joblib")
 
@@ -86,6 +92,7 @@ def save_bundle(
     import joblib
 
     from api import profile
+    from api.bundle_probe import describe_save, verify_in_fresh_python
     from api.engines.convert import convert_to_onnx, rows_from_frame
 
     names = _check_inputs(estimator, features, name, features_test, target_test)
@@ -132,7 +139,7 @@ def save_bundle(
         if onnx_model is not None:
             (staged / ONNX_FILE).write_bytes(onnx_model)
         (staged / CARD_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        probe = _verify_in_fresh_python(staged, card, estimator) if verify else None
+        probe = verify_in_fresh_python(staged, card, estimator) if verify else None
         final = models / name
         if final.exists():
             os.replace(final, staging / "replaced")
@@ -237,107 +244,6 @@ def _attach_onnx(card: ModelCard, converted: Any) -> tuple[bytes | None, ModelCa
     return payload, card.model_copy(update={"onnx": onnx})
 
 
-def _verify_in_fresh_python(bundle_dir: Path, card: ModelCard, estimator: Any) -> dict[str, Any]:
-    """Load the staged bundle in a new interpreter as the server would, and compare its answers.
-
-    A new interpreter is the only honest test: the one that saved the model has every
-    function of the notebook or script imported already. Returns the probe's report
-    (engine, load time, peak memory).
-    """
-    from api.engines.sklearn import SklearnEngine
-    from api.predictor import Predictor
-
-    expected = Predictor(card, SklearnEngine(card, estimator)).predict(card.examples)
-    root = str(Path(__file__).resolve().parents[1])  # so `api` imports from a notebook anywhere
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    command = [sys.executable, "-m", "api.bundle", "probe", str(bundle_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
-    lines = done.stdout.strip().splitlines()
-    report = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
-    if done.returncode != 0 or "error" in report or not report:
-        problem = report.get("error") or (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise BundleError(f"the bundle does not load in a fresh Python the way the server loads it: {problem}")
-    answered = report["outcomes"]
-    agree = (
-        [o["prediction"] for o in answered] == [o["prediction"] for o in expected]
-        if card.task == "classification"
-        else all(abs(a["prediction"] - b["prediction"]) <= _value_tolerance(card, b["prediction"])
-                 for a, b in zip(answered, expected, strict=True))
-    )
-    if not agree:
-        raise BundleError(
-            f"loaded in a fresh Python, the bundle answers its examples differently ({answered}) from the "
-            f"estimator in memory ({expected}); the model depends on state the saved file does not hold."
-        )
-    return report
-
-
-def _value_tolerance(card: ModelCard, value: float) -> float:
-    if card.onnx is not None:
-        return card.onnx.check.max_difference_allowed
-    return 1e-9 * max(1.0, abs(value))
-
-
-def _probe(bundle_dir: Path, engine: EngineChoice) -> dict[str, Any]:
-    """What ``python -m api.bundle probe`` reports: the bundle loaded as the server loads it."""
-    from api.predictor import Predictor
-
-    started = time.perf_counter()
-    card = read_card(bundle_dir)
-    loaded, notes = load_engine(bundle_dir, card, engine=engine, allow_version_mismatch=False)
-    outcomes = Predictor(card, loaded).predict(card.examples)
-    seconds = time.perf_counter() - started
-    peak_mb = _peak_rss_mb()
-    if loaded.name == "onnx":  # the fallback engine must load too: ENGINE=sklearn and a missing model.onnx use it
-        _, more = load_estimator(bundle_dir, card, allow_version_mismatch=False)
-        notes += more
-    return {"engine": loaded.name, "load_seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1),
-            "outcomes": outcomes, "notes": notes}
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory. VmHWM starts afresh at exec, where getrusage's
-    ru_maxrss keeps the high-water mark of the process that spawned it (a notebook, pytest)."""
-    try:
-        status = Path("/proc/self/status").read_text()
-        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
-    except (OSError, AttributeError):  # not Linux: the best figure the platform gives
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-
-
-def describe_save(card: ModelCard, where: Path, probe: dict[str, Any] | None) -> str:
-    """The report printed after a save: what serves it, what it weighs, how good it is, what next."""
-    if card.onnx is not None:
-        check = card.onnx.check
-        engine = (f"onnx (onnxruntime), agrees with scikit-learn on {check.rows} rows; "
-                  f"largest difference {check.max_difference:.2g}")
-    else:
-        engine = f"scikit-learn — no ONNX model: {card.onnx_unavailable}"
-    sizes = f"{ARTIFACT_FILE} {card.artifact.size_bytes / 1e6:.2f} MB"
-    if card.onnx is not None:
-        sizes += f", {ONNX_FILE} {card.onnx.size_bytes / 1e6:.2f} MB"
-    metrics = ", ".join(f"{k} {v:.3g}" for k, v in card.metrics.items())
-    held_out = f"{metrics} on {card.metrics_rows} held-out rows" if metrics else "none: pass features_test/target_test"
-    lines = [
-        f"saved {where} ({card.task}, {len(card.features)} inputs"
-        + (f"; not read, so not asked for: {', '.join(card.unused_columns)}" if card.unused_columns else "") + ")",
-        f"  engine    {engine}",
-        f"  files     {sizes}",
-        f"  held-out  {held_out}",
-    ]
-    if probe is not None:
-        lines.append(
-            f"  serving   loads and answers in {probe['load_seconds']:.2f} s in a fresh Python "
-            f"(about {probe['load_seconds'] * 10:.0f} s on a free instance's 0.1 CPU); a process serving "
-            f"only this model peaks at {probe['peak_rss_mb']:.0f} MB of the 512 MB"
-        )
-        lines += [f"  note      {note}" for note in probe["notes"]]
-    lines.append("  next      .venv/bin/python -m api.bundle check, then make run and open /docs")
-    return "\n".join(lines)
-
-
 def _read_checked(path: Path, sha256: str) -> bytes:
     """The file's bytes, after refusing a missing file, an LFS pointer or a changed file."""
     try:
@@ -435,7 +341,7 @@ def load_estimator(bundle_dir: Path, card: ModelCard, *, allow_version_mismatch:
             estimator = joblib.load(io.BytesIO(payload))
         except Exception as exc:  # unpickling can raise anything the pickled code raises
             why = f"{type(exc).__name__}: {exc}"
-            raise BundleError(f"{path} could not be unpickled ({why}); {_unpickle_fix(exc)}") from exc
+            raise BundleError(f"{path} could not be unpickled ({why}); {explain_unpickle_failure(exc)}") from exc
     notes.extend(str(w.message) for w in caught)
 
     names = [str(n) for n in getattr(estimator, "feature_names_in_", [])]
@@ -447,7 +353,8 @@ def load_estimator(bundle_dir: Path, card: ModelCard, *, allow_version_mismatch:
     return estimator, notes
 
 
-def _unpickle_fix(exc: Exception) -> str:
+def explain_unpickle_failure(exc: Exception) -> str:
+    """What to do about an estimator that does not unpickle, from the error it raised."""
     if "__main__" in str(exc):
         return (
             "the model uses a function or class that was defined in the script or notebook that saved it "
@@ -458,124 +365,7 @@ def _unpickle_fix(exc: Exception) -> str:
     return "the Python or library versions likely differ from those in the card's `versions`."
 
 
-def _read_csv(path: str, text_columns: list[str]) -> Any:
-    import pandas as pd
+if __name__ == "__main__":  # `python -m api.bundle`: the command line lives in api/bundle_cli.py
+    from api.bundle_cli import main
 
-    try:
-        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{path} cannot be read as CSV ({exc})") from exc
-
-
-def _save_from_files(args: argparse.Namespace) -> None:
-    import joblib
-
-    text_columns = [c.strip() for c in (args.text_columns or "").split(",") if c.strip()]
-    try:
-        estimator = joblib.load(args.estimator)
-    except Exception as exc:  # unpickling can raise anything the pickled code raises
-        why = f"{type(exc).__name__}: {exc}"
-        raise BundleError(f"{args.estimator} cannot be loaded ({why}); {_unpickle_fix(exc)}") from exc
-    frame = _read_csv(args.data, text_columns)
-    test = _read_csv(args.test, text_columns) if args.test else None
-    for label, data in (("--data", frame), ("--test", test)):
-        if data is not None and args.target not in data.columns:
-            raise BundleError(f"{label} has no column {args.target!r} (the --target)")
-    try:
-        save_bundle(
-            estimator,
-            frame.drop(columns=[args.target]),
-            frame[args.target],
-            args.name,
-            features_test=None if test is None else test.drop(columns=[args.target]),
-            target_test=None if test is None else test[args.target],
-            models_dir=args.models_dir,
-            title=args.title,
-            description=args.description or "",
-        )
-    except BundleError as exc:
-        numbers = [c for c in frame.columns if c != args.target and c not in text_columns
-                   and frame[c].dtype.kind in "iuf"]
-        if "cannot predict" in exc.message and numbers:
-            # CSV has no types: a code such as '1931' comes back as a number.
-            raise BundleError(
-                f"{exc.message} The CSV gave these columns as numbers: {', '.join(numbers)}; if the model "
-                f"was trained on any of them as text, name them: --text-columns {numbers[0]}"
-            ) from exc
-        raise
-
-
-def _check_all(args: argparse.Namespace) -> int:
-    models = Path(args.models_dir)
-    if not models.is_dir():
-        raise BundleError(f"{models} is not a folder: pass --models-dir, or save a bundle there first")
-    folders = sorted(p for p in models.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    if not folders:
-        print(f"no bundles in {models}: save one with save_bundle() or `python -m api.bundle save`")
-        return 1
-    failures = 0
-    for bundle_dir in folders:
-        try:
-            card = read_card(bundle_dir)
-            engine, notes = load_engine(bundle_dir, card, engine="auto",
-                                        allow_version_mismatch=args.allow_version_mismatch)
-            if engine.name == "onnx":  # the fallback must load too (ENGINE=sklearn, a lost model.onnx)
-                notes += load_estimator(bundle_dir, card, allow_version_mismatch=args.allow_version_mismatch)[1]
-        except BundleError as exc:
-            failures += 1
-            print(f"FAIL {bundle_dir.name}: {exc.message}")
-            continue
-        served = "onnx" if engine.name == "onnx" else f"scikit-learn ({card.onnx_unavailable or 'no model.onnx'})"
-        print(f"ok   {bundle_dir.name} {card.version} ({card.task}, {len(card.features)} inputs; {served})")
-        for note in notes:
-            print(f"     note: {note}")
-    return 1 if failures else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m api.bundle``: save a bundle from files, or check every bundle loads."""
-    parser = argparse.ArgumentParser(prog="python -m api.bundle", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    save = commands.add_parser("save", help="save a bundle from a joblib estimator and CSV data")
-    save.add_argument("--estimator", required=True, help="fitted estimator saved with joblib.dump")
-    save.add_argument("--data", required=True, help="CSV of the training rows, target included")
-    save.add_argument("--target", required=True, help="name of the target column")
-    save.add_argument("--name", required=True, help="bundle name: lower case, digits, - and _")
-    save.add_argument("--test", help="CSV of held-out rows, for metrics")
-    save.add_argument("--text-columns", help="comma-separated columns to read as text, e.g. codes such as '1931'")
-    save.add_argument("--title")
-    save.add_argument("--description")
-    save.add_argument("--models-dir", default="models")
-    check = commands.add_parser("check", help="load every bundle as the server would")
-    check.add_argument("--models-dir", default="models")
-    check.add_argument("--allow-version-mismatch", action="store_true")
-    # Used by save_bundle to load a bundle in a fresh interpreter; prints one JSON line.
-    probe = commands.add_parser("probe")
-    probe.add_argument("bundle_dir", type=Path)
-    probe.add_argument("--engine", default="auto", choices=["auto", "onnx", "sklearn"])
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "save":
-            _save_from_files(args)
-            return 0
-        if args.command == "probe":
-            return _print_probe(args.bundle_dir, args.engine)
-        return _check_all(args)
-    except BundleError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-
-
-def _print_probe(bundle_dir: Path, engine: EngineChoice) -> int:
-    try:
-        report = _probe(bundle_dir, engine)
-    except BundleError as exc:
-        report = {"error": exc.message}
-    except Exception as exc:  # whatever the model's own code raises while loading or answering
-        report = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
-    print(json.dumps(report))
-    return 1 if "error" in report else 0
-
-
-if __name__ == "__main__":
     raise SystemExit(main())

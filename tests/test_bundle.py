@@ -10,7 +10,8 @@ import joblib
 import numpy as np
 import pytest
 
-from api.bundle import ARTIFACT_FILE, load_estimator, main, save_bundle
+from api.bundle import ARTIFACT_FILE, load_estimator, save_bundle
+from api.bundle_cli import main
 from api.card import read_card
 from api.errors import BundleError
 from tests.factories import mixed_frame, mixed_pipeline, save_tiny_classifier, save_tiny_regressor

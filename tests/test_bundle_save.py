@@ -16,10 +16,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from api.bundle import ARTIFACT_FILE, ONNX_FILE, load_engine, main, save_bundle
+from api.bundle import ARTIFACT_FILE, ONNX_FILE, load_engine, save_bundle
+from api.bundle_cli import main
 from api.card import read_card
 from api.errors import BundleError
-from tests.factories import EXAMPLE_MODELS, mixed_frame, mixed_pipeline, save_tiny_classifier
+from tests.factories import EXAMPLE_MODELS, REPO, mixed_frame, mixed_pipeline, save_tiny_classifier
 
 
 def _entries(folder):
@@ -117,7 +118,8 @@ def test_save_prints_engine_sizes_metrics_cost_and_next_step(tmp_path, capsys):
     assert fields["held-out"] == (f"accuracy {card.metrics['accuracy']:.3g}, roc_auc {card.metrics['roc_auc']:.3g} "
                                   "on 30 held-out rows")
     assert "in a fresh Python" in fields["serving"] and "MB of the 512 MB" in fields["serving"]
-    assert fields["next"] == ".venv/bin/python -m api.bundle check, then make run and open /docs"
+    assert fields["next"] == (f"MODELS_DIR={tmp_path.resolve()} make run (in {REPO}), "
+                              "then open http://127.0.0.1:8000/docs")
 
 
 def test_a_leftover_folder_is_skipped_and_does_not_keep_ready_at_503(serve, tmp_path):

@@ -97,10 +97,15 @@ def _assert_same(card: ModelCard, served: dict[str, Any], expected: dict[str, An
         tolerance = _tolerance(card, expected["prediction"])
         assert served["prediction"] == pytest.approx(expected["prediction"], abs=tolerance), where
         return
-    assert served["prediction"] == expected["prediction"], where
     if card.probabilities:
         assert served["probabilities"] == pytest.approx(expected["probabilities"], abs=_tolerance(card)), where
+        chances = expected["probabilities"]
+        # A tie (a forest's 50/50 vote) may be broken either way: both classes are the model's answer.
+        assert max(chances.values()) - chances[served["prediction"]] <= _tolerance(card), where
+        if max(chances.values()) - sorted(chances.values())[-2] > _tolerance(card):
+            assert served["prediction"] == expected["prediction"], where
     else:
+        assert served["prediction"] == expected["prediction"], where
         assert "probabilities" not in served, where
 
 
@@ -202,4 +207,4 @@ def test_zoo_model_is_documented_with_exactly_the_columns_it_reads(zoo, zoo_api,
     assert model["state"] == "ready"
     assert model["engine"] == ("sklearn" if name in SKLEARN_ONLY else "onnx"), card.onnx_unavailable
     if name in SKLEARN_ONLY:
-        assert card.onnx_unavailable and "\n" not in card.onnx_unavailable and len(card.onnx_unavailable) <= 160
+        assert card.onnx_unavailable and "\n" not in card.onnx_unavailable and len(card.onnx_unavailable) <= 180

@@ -360,11 +360,14 @@ def _why_not(exc: Exception) -> str:
 
 
 _CLASS_REPR = re.compile(r"<class '(?:[\w]+\.)*(\w+)'>")
+# skl2onnx's closing advice, which tells a student nothing about their pipeline.
+_ASK_UPSTREAM = re.compile(r"\s*You may raise an issue at \S+")
 
 
 def _one_line(exc: Exception, limit: int = 120) -> str:
     # "<class 'skl2onnx.common.data_types.FloatTensorType'>" says no more than "FloatTensorType".
     first = _CLASS_REPR.sub(r"\1", (str(exc).strip().splitlines() or [""])[0])
+    first = _ASK_UPSTREAM.sub("", first).strip()
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
