@@ -19,19 +19,24 @@ from tests.factories import EXAMPLE_MODELS
 EXAMPLES = sorted(p.name for p in EXAMPLE_MODELS.iterdir() if (p / "card.json").is_file())
 
 
-def random_rows(card: ModelCard, count: int, seed: int = 0) -> list[dict]:
-    """Rows drawn from each feature's recorded range or categories, missing values included."""
+def random_rows(
+    card: ModelCard, count: int, seed: int = 0, *, null_share: float = 0.1, unknown: str | None = None, beyond: int = 0
+) -> list[dict]:
+    """Rows drawn from each feature's recorded range or categories, missing values included.
+
+    ``unknown`` joins the categories drawn from; integers may go ``beyond`` their range by that much.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(count):
         row = {}
         for spec in card.features:
-            if spec.nullable and rng.random() < 0.1:
+            if spec.nullable and rng.random() < null_share:
                 row[spec.name] = None
             elif spec.type == "category":
-                row[spec.name] = str(rng.choice(spec.categories))
+                row[spec.name] = rng.choice([*spec.categories, *([unknown] if unknown else [])]).item()
             elif spec.type == "integer":
-                row[spec.name] = int(rng.integers(int(spec.minimum), int(spec.maximum) + 1))
+                row[spec.name] = int(rng.integers(int(spec.minimum) - beyond, int(spec.maximum) + 1 + beyond))
             elif spec.type == "number":
                 row[spec.name] = float(rng.uniform(spec.minimum, spec.maximum))
             else:

@@ -29,6 +29,7 @@ from sklearn.svm import SVC, LinearSVC
 from api.bundle import load_engine, save_bundle
 from api.card import ModelCard
 from api.engines.convert import rows_from_frame
+from tests.engines.test_agreement import random_rows
 
 Data = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
@@ -219,7 +220,6 @@ def saved_card(case: Case, tmp_path) -> tuple[Any, ModelCard, Data, Any]:
 
 def hostile_rows(card: ModelCard) -> list[dict[str, Any]]:
     """Rows made to break a conversion, built here independently of the converter's own probes."""
-    rng = np.random.default_rng(7)
     base = {f.name: f.default for f in card.features}
     rows = [dict(base), {**base, **{f.name: None for f in card.features if f.nullable}}]
     for spec in card.features:
@@ -233,21 +233,8 @@ def hostile_rows(card: ModelCard) -> list[dict[str, Any]]:
                 rows.append({**base, spec.name: round(v) if spec.type == "integer" else float(v)})
         elif spec.type == "boolean":
             rows += [{**base, spec.name: True}, {**base, spec.name: False}]
-    for _ in range(60):  # and combinations: every feature drawn at random, nulls included
-        row = {}
-        for spec in card.features:
-            if spec.nullable and rng.random() < 0.3:
-                row[spec.name] = None
-            elif spec.type == "category":
-                row[spec.name] = str(rng.choice([*spec.categories, "never seen"]))
-            elif spec.type == "integer":
-                row[spec.name] = int(rng.integers(int(spec.minimum) - 2, int(spec.maximum) + 3))
-            elif spec.type == "number":
-                row[spec.name] = float(rng.uniform(spec.minimum, spec.maximum))
-            else:
-                row[spec.name] = bool(rng.random() < 0.5)
-        rows.append(row)
-    return rows
+    # and combinations: every feature drawn at random, nulls and unknown categories included
+    return rows + random_rows(card, 60, seed=7, null_share=0.3, unknown="never seen", beyond=2)
 
 
 def scikit_learn_answers(answer: Callable, rows: list[dict]) -> tuple[list[dict], np.ndarray]:
