@@ -430,28 +430,54 @@ def _healthcheck_instruction(plan: DeployPlan) -> list[str] | None:
     return None
 
 
-def _check_manifest(platform: str, root: Path, report: Report) -> None:
-    """Refuse a manifest that fails validation, before spending a build on it."""
+def _check_manifest(platform: str, root: Path, report: Report, *, schemas: bool = True) -> None:
+    """Refuse a manifest that fails validation, before spending a build on it.
+
+    Without the published schema the check is incomplete, so the rehearsal fails unless
+    asked to go on without it (``--without-schemas``), which the report then says.
+    """
+    if not schemas:
+        report.notes.append("not checked against the published schema (--without-schemas)")
     try:
-        problems = validate(platform, root)
+        problems = validate(platform, root, use_schemas=schemas)
     except SchemasMissingError as exc:
-        report.notes.append(f"not checked against the published schema: {exc}")
-        problems = validate(platform, root, use_schemas=False)
+        raise RehearsalError(f"{exc}; or rehearse with --without-schemas") from None
     if problems:
         raise RehearsalError("the manifest is invalid:\n  " + "\n  ".join(problems))
 
 
-def rehearse(platform: str, root: Path = REPO, keep: bool = False) -> Report:
+def _check_plan(plan: DeployPlan) -> None:
+    """Refuse what would run but not as a free instance needs: more than one worker, no health
+    check, a service listening on a port the platform does not route to."""
+    problems = []
+    if plan.workers != 1:
+        problems.append(
+            f"it would start {plan.workers} workers (WEB_CONCURRENCY), each holding every model: "
+            f"set WEB_CONCURRENCY=1 in {plan.manifest}"
+        )
+    if not plan.health_path:
+        problems.append(f"it has no health check: set one to /health in {plan.manifest}")
+    if plan.listen_port != plan.routed_port:
+        problems.append(
+            f"the service would listen on port {plan.listen_port} but the platform routes to "
+            f"{plan.routed_port}: make PORT and the routed port agree in {plan.manifest}"
+        )
+    if problems:
+        raise RehearsalError("the manifest would not run as a free instance needs:\n  " + "\n  ".join(problems))
+
+
+def rehearse(platform: str, root: Path = REPO, keep: bool = False, *, schemas: bool = True) -> Report:
     """Run the whole rehearsal for one platform from the checkout at ``root``; the report says what happened."""
     report = Report(platform)
     work = Path(tempfile.mkdtemp(prefix=f"freeport-deploy-{platform}-"))
     process = None
     log_path = work / "service.log"
     try:
-        _check_manifest(platform, root, report)
+        _check_manifest(platform, root, report, schemas=schemas)
         plan = plan_for(platform, root)
         report.limit_mb = plan.memory_limit_mb
         report.workers = plan.workers
+        _check_plan(plan)
         run_dir, build_env, _ = _run_build(plan, root, work, report)
         port = plan.listen_port
         if not _port_is_free(port):
@@ -539,8 +565,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     parser.add_argument("--keep", action="store_true", help="keep the staged build for inspection")
     parser.add_argument("--root", type=Path, default=REPO, help="the checkout to deploy (default: this one)")
+    parser.add_argument("--without-schemas", action="store_true",
+                        help="go on when the platform's published schema cannot be had (the report says so)")
     args = parser.parse_args(argv)
-    report = rehearse(args.platform, root=args.root.resolve(), keep=args.keep)
+    report = rehearse(args.platform, root=args.root.resolve(), keep=args.keep, schemas=not args.without_schemas)
     print("\n".join(report.lines()))
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2))

@@ -80,6 +80,8 @@ def test_render_blueprint_is_free_wires_postgres_and_keeps_secrets_out():
     assert env["TRUSTED_PROXY_HOPS"]["value"] == "2"
     assert env["PYTHON_VERSION"]["value"].startswith((REPO / ".python-version").read_text().strip() + ".")
     assert web["buildCommand"].startswith("pip install -r requirements.txt")
+    # Deploys wait for the repository's own CI (.github/workflows/ci.yml) to pass on the commit.
+    assert web["autoDeployTrigger"] == "checksPass"
 
 
 def test_fly_config_stops_when_idle_and_checks_health_through_force_https():
@@ -165,7 +167,7 @@ def _edit(path, old, new):
         ("    plan: free\n    # Install", "    # Install", "services[0].plan"),
         ("    plan: free\n    databaseName", "    databaseName", "databases[0].plan"),
         ("    runtime: python", "    env: python", "env"),
-        ("    autoDeployTrigger: commit", "    autoDeployTrigger: always", "autoDeployTrigger"),
+        ("    autoDeployTrigger: checksPass", "    autoDeployTrigger: always", "autoDeployTrigger"),
         ("        sync: false", "        synk: false", "synk"),
     ],
 )

@@ -41,3 +41,40 @@ def test_rehearsal_fails_loudly_for_an_unknown_platform():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "invalid choice: 'heroku'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("platform", "manifest", "old", "new", "says"),
+    [
+        # Render then runs its own default WEB_CONCURRENCY: two copies of every model in 512 MB.
+        ("render", "render.yaml", '      - key: WEB_CONCURRENCY\n        value: "1"\n', "",
+         "it would start 2 workers (WEB_CONCURRENCY), each holding every model: set WEB_CONCURRENCY=1 in render.yaml"),
+        ("render", "render.yaml", "    healthCheckPath: /health\n", "",
+         "it has no health check: set one to /health in render.yaml"),
+        ("fly", "fly.toml", 'PORT = "8080"', 'PORT = "9000"',
+         "the service would listen on port 9000 but the platform routes to 8080"),
+    ],
+)
+def test_rehearsal_refuses_what_a_free_instance_cannot_run_before_building(
+    manifest_copy, platform, manifest, old, new, says
+):
+    import simulate_deploy
+
+    text = (manifest_copy / manifest).read_text()
+    assert old in text
+    (manifest_copy / manifest).write_text(text.replace(old, new))
+    report = simulate_deploy.rehearse(platform, root=manifest_copy, schemas=False)
+    assert not report.ok and report.build_seconds is None
+    assert report.error.startswith("the manifest would not run as a free instance needs:")
+    assert says in report.error
+
+
+def test_rehearsal_without_the_published_schema_fails_unless_told_to_go_on(manifest_copy, monkeypatch):
+    import simulate_deploy
+
+    # A checkout with no ../shared/schemas beside it, as a fork's is.
+    monkeypatch.delenv("MANIFEST_SCHEMAS_DIR", raising=False)
+    report = simulate_deploy.rehearse("render", root=manifest_copy)
+    assert not report.ok and report.build_seconds is None
+    assert report.error.startswith("manifest schemas not found (tried ")
+    assert report.error.endswith("; or rehearse with --without-schemas")
