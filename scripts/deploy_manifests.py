@@ -46,10 +46,15 @@ ENTRYPOINT = "python -m api"
 MEMORY_LIMIT_MB = 512  # every free (or smallest) instance the manifests ask for
 
 SCHEMA_FILES = {"render": "render.schema.json", "fly": "fly.schema.json"}
+# Where each platform publishes its schema (each file's own $id).
+SCHEMA_URLS = {
+    "render.schema.json": "https://render.com/schema/render.yaml.json",
+    "fly.schema.json": "https://json.schemastore.org/fly.json",
+}
 SCHEMAS_HELP = (
-    "the published manifest schemas are kept beside the repository in ../shared/schemas "
-    "(render.schema.json from https://render.com/schema/render.yaml.json, fly.schema.json "
-    "from SchemaStore's src/schemas/json/fly.json); set MANIFEST_SCHEMAS_DIR to use another folder"
+    "the published manifest schemas are fetched from their publishers (" + ", ".join(SCHEMA_URLS.values())
+    + ") into ~/.cache/freeport/schemas, or read from a folder holding both files: MANIFEST_SCHEMAS_DIR, "
+    "or ../shared/schemas beside the repository; MANIFEST_SCHEMAS_OFFLINE=1 never fetches"
 )
 
 
@@ -70,7 +75,8 @@ class SchemasMissingError(Exception):
 
 
 def find_schemas_dir(root: Path = REPO) -> Path:
-    """The folder holding the published schemas: $MANIFEST_SCHEMAS_DIR, else ``<root>/../shared/schemas``.
+    """The folder holding the published schemas: $MANIFEST_SCHEMAS_DIR, else ``<root>/../shared/schemas``,
+    else a cache of them fetched from their publishers (SCHEMA_URLS).
 
     A git worktree's root is not the main checkout's, so the main checkout's sibling
     ``shared/schemas`` is tried too.
@@ -86,7 +92,37 @@ def find_schemas_dir(root: Path = REPO) -> Path:
         if all((candidate / name).is_file() for name in SCHEMA_FILES.values()):
             return candidate
     tried = ", ".join(str(c) for c in candidates)
-    raise SchemasMissingError(f"manifest schemas not found (tried {tried}): {SCHEMAS_HELP}")
+    try:
+        return _fetched_schemas()
+    except OSError as exc:  # offline, or a publisher that did not answer
+        raise SchemasMissingError(f"manifest schemas not found (tried {tried}; {exc}): {SCHEMAS_HELP}") from None
+
+
+def _fetched_schemas() -> Path:
+    """The schemas as their publishers serve them, cached for a day in ~/.cache/freeport/schemas."""
+    import time
+    import urllib.request
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "freeport" / "schemas"
+    for name, url in SCHEMA_URLS.items():
+        path = cache / name
+        if path.is_file() and time.time() - path.stat().st_mtime < 24 * 3600:
+            continue
+        if os.environ.get("MANIFEST_SCHEMAS_OFFLINE"):
+            raise OSError("MANIFEST_SCHEMAS_OFFLINE is set, so nothing is fetched")
+        try:
+            with urllib.request.urlopen(url, timeout=20) as response:
+                payload = response.read()
+            json.loads(payload)  # an error page is no schema
+        except (OSError, ValueError) as exc:
+            if path.is_file():  # a day-old copy is better than none
+                continue
+            raise OSError(f"could not fetch {url}: {exc}") from exc
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(payload)
+        os.replace(partial, path)
+    return cache
 
 
 def _git_common_dir(root: Path) -> Path | None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import tomllib
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -241,5 +244,56 @@ def test_missing_manifest_is_named(manifest_copy):
 
 def test_missing_schemas_say_where_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setenv("MANIFEST_SCHEMAS_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("MANIFEST_SCHEMAS_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with pytest.raises(deploy_manifests.SchemasMissingError, match="shared/schemas.*render.com/schema"):
         deploy_manifests.find_schemas_dir(tmp_path)
+
+
+@contextmanager
+def _file_server(files: dict[str, bytes]):
+    """A local HTTP server answering GET /<name> with ``files[name]`` (404 otherwise); yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = files.get(self.path.lstrip("/"))
+            self.send_response(404 if body is None else 200)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_schemas_are_fetched_from_their_publishers_cached_and_never_replaced_by_an_error_page(
+    tmp_path, monkeypatch, schemas_dir
+):
+    # The publishers' URLs pointed at a local server holding the same files; a fork's CI fetches the real ones.
+    names = list(deploy_manifests.SCHEMA_FILES.values())
+    files = {name: (schemas_dir / name).read_bytes() for name in names}
+    monkeypatch.setenv("MANIFEST_SCHEMAS_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with _file_server(files) as base:
+        monkeypatch.setattr(deploy_manifests, "SCHEMA_URLS", {name: f"{base}/{name}" for name in names})
+        fetched = deploy_manifests.find_schemas_dir(tmp_path)
+    assert fetched == tmp_path / "cache" / "freeport" / "schemas"
+    assert {name: (fetched / name).read_bytes() for name in names} == files
+    assert deploy_manifests.validate("render", REPO, fetched) == []
+
+    # An error page in place of a schema is refused; with no copy at all it says why.
+    (fetched / names[0]).unlink()
+    with _file_server({names[0]: b"<html>rate limited</html>"}) as base:
+        monkeypatch.setattr(deploy_manifests, "SCHEMA_URLS", {name: f"{base}/{name}" for name in names})
+        with pytest.raises(deploy_manifests.SchemasMissingError, match=f"could not fetch {base}/{names[0]}"):
+            deploy_manifests.find_schemas_dir(tmp_path)

@@ -72,8 +72,10 @@ def test_rehearsal_refuses_what_a_free_instance_cannot_run_before_building(
 def test_rehearsal_without_the_published_schema_fails_unless_told_to_go_on(manifest_copy, monkeypatch):
     import simulate_deploy
 
-    # A checkout with no ../shared/schemas beside it, as a fork's is.
+    # A checkout with no ../shared/schemas beside it, as a fork's is, on a machine that cannot fetch them.
     monkeypatch.delenv("MANIFEST_SCHEMAS_DIR", raising=False)
+    monkeypatch.setenv("MANIFEST_SCHEMAS_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(manifest_copy / "empty-cache"))
     report = simulate_deploy.rehearse("render", root=manifest_copy)
     assert not report.ok and report.build_seconds is None
     assert report.error.startswith("manifest schemas not found (tried ")
