@@ -3,6 +3,7 @@ tiny odd-shaped bundle, the demo itself, and headless Chromium (Debian's, never 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from demo_app.cards import Card, parse_models
 from demo_app.client import ApiClient
 from tests.demo.servers import SCREENSHOTS, ApiProcess, DemoProcess
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium by default; CHROMIUM names another (scripts/browser.sh says how to get one).
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which this
 # closed network refuses; --no-sandbox because CI runs as root.
 CHROMIUM_ARGS = [
