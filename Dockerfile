@@ -1,6 +1,9 @@
 # The image Fly.io and Railway build: the service, its pinned requirements and the bundles.
-# Python 3.11: the version the bundles were saved with (see each card's versions).
-FROM python:3.11-slim
+# The Python the bundles were saved with (each card's versions, render.yaml's PYTHON_VERSION),
+# pinned by tag and by digest so a rebuild gets the very same base. To move to another patch:
+# re-save the bundles with it, set PYTHON_VERSION in render.yaml, and take the new tag's digest
+# from `docker buildx imagetools inspect python:3.11.X-slim` (the "Digest:" line).
+FROM python:3.11.7-slim@sha256:637774748f62b832dc11e7b286e48cd716727ed04b45a0322776c01bc526afc3
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

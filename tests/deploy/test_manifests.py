@@ -112,7 +112,13 @@ def test_railway_config_has_health_check_timeout_and_restart_policy():
 def test_dockerfile_is_slim_non_root_caches_dependencies_and_honours_port():
     instructions = deploy_manifests.read_dockerfile(REPO / "Dockerfile")
     names = [(i.name, i.args) for i in instructions]
-    assert re.fullmatch(r"python:3\.11[.\d]*-slim(-\w+)?", names[0][1])
+    base = re.fullmatch(r"python:(3\.11\.\d+)-slim@sha256:[0-9a-f]{64}", names[0][1])
+    assert base, f"the base is pinned by patch and digest: {names[0][1]}"
+    # The same patch as the cards were saved with and render.yaml asks for.
+    blueprint = yaml.safe_load((REPO / "render.yaml").read_text())
+    render_python = {v["key"]: v.get("value") for v in blueprint["services"][0]["envVars"]}["PYTHON_VERSION"]
+    saved_with = {read_card(d).versions["python"] for d in EXAMPLE_MODELS.iterdir() if d.is_dir()}
+    assert {base.group(1)} == {render_python} == saved_with
     copies = [args for name, args in names if name == "COPY"]
     install = names.index(("RUN", "pip install -r requirements.txt"))
     assert names.index(("COPY", "requirements.txt ./")) < install < names.index(("COPY", "api ./api"))
