@@ -58,6 +58,14 @@ def test_the_space_is_published_after_ci_passes_and_only_when_asked_to():
     assert job["steps"][-1]["run"].rstrip().endswith("python scripts/publish_space.py")
 
 
+def test_fly_deploys_only_after_ci_passes_and_only_when_asked_to():
+    fly = _workflow("fly.yml")
+    assert fly["on"]["workflow_run"]["workflows"] == [_workflow("ci.yml")["name"]]
+    (job,) = fly["jobs"].values()
+    assert job["if"] == "vars.FLY_DEPLOY == 'true' && github.event.workflow_run.conclusion == 'success'"
+    assert job["steps"][0]["with"]["ref"] == "${{ github.event.workflow_run.head_sha }}"
+
+
 def test_publish_space_carries_the_space_without_caches_and_refuses_without_a_token(tmp_path):
     import shutil
 
