@@ -86,7 +86,7 @@ def find_schemas_dir(root: Path = REPO) -> Path:
         candidates.append(Path(os.environ["MANIFEST_SCHEMAS_DIR"]))
     candidates.append(root.parent / "shared" / "schemas")
     common = _git_common_dir(root)
-    if common is not None:
+    if common is not None and common.parent.parent / "shared" / "schemas" not in candidates:
         candidates.append(common.parent.parent / "shared" / "schemas")
     for candidate in candidates:
         if all((candidate / name).is_file() for name in SCHEMA_FILES.values()):
