@@ -7,12 +7,16 @@ import logging
 import uvicorn
 
 from api.logs import configure_logging
-from api.settings import Settings
+from api.settings import SettingsError, load_settings
 
 
 def main() -> None:
     """Serve with uvicorn, configured only from the environment (see api.settings)."""
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        # Only field names and reasons: never the values, which may be keys (see load_settings).
+        raise SystemExit(f"freeport: {exc}") from None
     configure_logging(settings.log_level, settings.log_format)
     if settings.web_concurrency > 1:
         logging.getLogger("freeport").warning(

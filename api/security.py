@@ -76,6 +76,12 @@ class KeyChecker:
             raise WrongKeyError("the API key sent is not valid here; check it for typos or ask for a new one")
         request.scope.setdefault("state", {})["client_key"] = key_digest(key)
 
+    def is_admin(self, request: Request) -> bool:
+        """True when the request carries the admin key (no error either way): for answers that say more
+        to the operator than to the public."""
+        key = presented_key(request)
+        return bool(self._admin) and key is not None and _matches(key, self._admin)
+
     def require_admin(self, request: Request) -> None:
         """Dependency of /admin/*: only ADMIN_API_KEY; refused outright when none is configured."""
         if not self._admin:

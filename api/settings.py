@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "normalise_database_url"]
+__all__ = ["Settings", "SettingsError", "load_settings", "normalise_database_url"]
 
 
 def normalise_database_url(url: str) -> str:
@@ -169,3 +169,23 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+
+class SettingsError(Exception):
+    """A configuration the service refuses, described by field names and reasons only."""
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment; on a bad value, a SettingsError that never quotes what was set.
+
+    pydantic's own message echoes ``input_value`` (for a model-level error, every variable at once,
+    API_KEYS and ADMIN_API_KEY included), and start-up errors land in logs others can read.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"- {'.'.join(str(p) for p in error['loc']).upper() or 'settings'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        raise SettingsError("the configuration is not valid:\n" + "\n".join(lines)) from None
