@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.started_at = time.monotonic()
     install_error_handlers(app)
-    add_guard_middleware(app, settings)
+    add_guard_middleware(app, settings, on_key_refusal=metrics.count_key_refusal)
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(admin.router)

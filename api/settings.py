@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     rate_limit_storage_url: SecretStr = Field(
         SecretStr(""), description="Empty: counters in memory (one instance). redis://…: shared by instances."
     )
+    rate_limit_key_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret that names the counters (HMAC of the key or address). Empty: random per process, "
+        "fine in memory; with Redis, set the same value on every instance.",
+    )
+    rate_limit_failed_keys: str = Field(
+        "10/minute", description="Wrong API keys per client address before every key is refused (429)."
+    )
     rate_limit_key_prefix: str = Field("freeport", description="Prefix of the counters' keys in shared storage.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: no CORS headers.")
     cors_allow_credentials: bool = Field(False, description="Allow cookies/credentials cross-origin (never with *).")
@@ -138,7 +146,7 @@ class Settings(BaseSettings):
         20.0, gt=0, description="After SIGTERM, how long in-flight requests get to finish."
     )
 
-    @field_validator("rate_limit_predict", "rate_limit_batch")
+    @field_validator("rate_limit_predict", "rate_limit_batch", "rate_limit_failed_keys")
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:
         from limits import parse_many
