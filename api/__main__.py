@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from api.http_protocol import DeadlineH11Protocol
 from api.logs import configure_logging
 from api.settings import SettingsError, load_settings
 
@@ -40,6 +41,13 @@ def main() -> None:
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
         # runs the lifespan's shutdown, which flushes the prediction log.
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        # What bounds a flood of connections before the app sees a request (see "Under attack" in the README):
+        # h11 with a deadline on headers and a cap on their size, a cap on open connections (past it uvicorn
+        # answers 503 at once), and idle keep-alive connections closed early.
+        http=DeadlineH11Protocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 

@@ -1,7 +1,8 @@
 """Wiring of the request guards: what refuses a request before (or instead of) a route answering.
 
-Middleware for every route: security headers, CORS, the body size limit, the
-request timeout. Dependencies for the predict routes only: the API key, then
+Middleware for every route: security headers, CORS, the key gate (keys checked
+from the headers, before any body), the request timeout, then the body limit
+and memory budget. Dependencies for the predict routes only: the API key, then
 the rate limit (a valid key names the client's bucket, so the key goes first).
 Each guard lives in its own module; this one only puts them in order.
 """
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.body_budget import BodyBudget
 from api.body_limit import BodyLimitMiddleware
 from api.counter_names import counter_namer
 from api.errors import error_responses
@@ -45,9 +47,12 @@ def add_guard_middleware(app: FastAPI, settings: Settings, *, on_key_refusal: Ca
     keys = KeyChecker(settings.api_key_list, settings.admin_api_key.get_secret_value(), namer)
     app.state.keys = keys
     app.state.limiter = create_limiter(settings)
+    # Our own rather than FastAPI's max_body_size: that one answers a too-long Content-Length in plain text,
+    # and knows no budget shared by every request.
+    budget = BodyBudget(settings.body_budget_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, budget=budget)
+    # Outside the body limit: the deadline covers reading the body too, however slowly it comes.
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
-    # Our own rather than FastAPI's max_body_size: that one answers a too-long Content-Length in plain text.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outside the body guards: a request without its key is refused before any body is read or counted;
     # inside CORS and the security headers, so a browser can read the refusal.
     failures = FailedKeyLimiter(

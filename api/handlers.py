@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
+from api.body_refusal import BodyRefused
 from api.encodable import EncodableJSONResponse
 from api.errors import ErrorBody, ErrorDetail, FreeportError, InvalidInputError, MissingKeyError, closest
 from api.jsonfailures import JSON_EXAMPLE_HINT, SURROGATE, parse_failure, undecodable_body
@@ -130,6 +131,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyRefused):  # raised while a route read its body
+            return _respond(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail)
         details = []

@@ -140,7 +140,21 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: no CORS headers.")
     cors_allow_credentials: bool = Field(False, description="Allow cookies/credentials cross-origin (never with *).")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 past it).")
-    request_timeout_seconds: float = Field(30.0, gt=0, description="A request still running after this gets 504.")
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request still running after this, reading its body included, gets 504."
+    )
+    body_budget_bytes: int = Field(
+        67_108_864, ge=1_048_576,
+        description="Request bodies the whole process may hold at once; a request that would pass it gets 503.",
+    )
+    max_connections: int = Field(
+        400, ge=10, description="Open connections (and requests in flight) before uvicorn answers 503."
+    )
+    headers_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time a connection has to send a request's headers; then it is closed (408)."
+    )
+    max_header_bytes: int = Field(16_384, ge=4096, description="Largest request line plus headers (h11's limit).")
+    keep_alive_seconds: int = Field(5, ge=1, description="An idle keep-alive connection is closed after this.")
     log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per log line.")
     graceful_shutdown_seconds: float = Field(
         20.0, gt=0, description="After SIGTERM, how long in-flight requests get to finish."
