@@ -7,7 +7,17 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-__all__ = ["connect", "read_response_head", "request_head", "send_some"]
+__all__ = ["connect", "read_response_head", "readable", "request_head", "send_some"]
+
+
+def readable(socks: list[socket.socket], timeout: float) -> list[socket.socket]:
+    """The sockets with something to read (or closed) within ``timeout``; poll, not select, which stops at fd 1024."""
+    poller = select.poll()
+    by_fd = {}
+    for sock in socks:
+        poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+        by_fd[sock.fileno()] = sock
+    return [by_fd[fd] for fd, _ in poller.poll(timeout * 1000)]
 
 
 def connect(url: str, timeout: float = 5.0) -> socket.socket:
@@ -46,8 +56,7 @@ def read_response_head(sock: socket.socket, deadline: float) -> str | None:
     sock.setblocking(False)
     received = b""
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
+        if not readable([sock], max(0.0, deadline - time.monotonic())):
             break
         try:
             chunk = sock.recv(65_536)
