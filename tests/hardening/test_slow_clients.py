@@ -131,3 +131,24 @@ def test_the_503_names_the_budget_and_says_when_to_retry(api):
     finally:
         for sock in stalled:
             sock.close()
+
+
+def test_past_max_connections_a_request_is_refused_at_once_with_503(tmp_path):
+    with running_api(tmp_path, MAX_CONNECTIONS="10") as server:
+        idle = []
+        try:
+            for _ in range(10):  # connections that send nothing: they count until their header deadline
+                idle.append(connect(server.url))
+
+            def refused() -> bool:
+                started = time.monotonic()
+                response = requests.get(server.url + "/health", timeout=5)
+                assert time.monotonic() - started < 1, "refused at once, not queued"
+                return response.status_code == 503
+
+            assert wait_until(refused, timeout=5)
+        finally:
+            for sock in idle:
+                sock.close()
+        # Once they are gone, requests are served again.
+        assert wait_until(lambda: requests.get(server.url + "/health", timeout=5).status_code == 200, timeout=5)
