@@ -46,6 +46,7 @@ def add_guard_middleware(app: FastAPI, settings: Settings, *, on_key_refusal: Ca
     storage = settings.rate_limit_storage_url.get_secret_value() or "memory://"
     keys = KeyChecker(settings.api_key_list, settings.admin_api_key.get_secret_value(), namer)
     app.state.keys = keys
+    app.state.counter_namer = namer
     app.state.limiter = create_limiter(settings)
     # Our own rather than FastAPI's max_body_size: that one answers a too-long Content-Length in plain text,
     # and knows no budget shared by every request.

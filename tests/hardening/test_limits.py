@@ -115,6 +115,15 @@ def test_instances_sharing_redis_share_one_limit(serve, tmp_path, redis_prefix):
     assert any(keyed in k for k in stored), "the counters are named by an HMAC with RATE_LIMIT_KEY_SECRET"
 
 
+def test_counters_per_address_do_not_store_the_address(serve, redis_prefix):
+    with serve(rate_limit_predict="1/minute", rate_limit_storage_url=REDIS_URL, rate_limit_key_prefix=redis_prefix,
+               rate_limit_key_secret="s", trusted_proxy_hops=1) as client:
+        assert _statuses(client, 2, **{"X-Forwarded-For": "198.51.100.77"}) == [200, 429]
+    stored = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"*{redis_prefix}*"))
+    assert stored
+    assert not any(b"198.51.100.77" in k for k in stored)
+
+
 def test_without_a_shared_secret_redis_counting_warns_at_start_up(serve, redis_prefix, caplog):
     with caplog.at_level("WARNING", logger="freeport"), serve(
         rate_limit_storage_url=REDIS_URL, rate_limit_key_prefix=redis_prefix
