@@ -6,13 +6,18 @@ import logging
 
 import uvicorn
 
+from api.http_protocol import DeadlineH11Protocol
 from api.logs import configure_logging
-from api.settings import Settings
+from api.settings import SettingsError, load_settings
 
 
 def main() -> None:
     """Serve with uvicorn, configured only from the environment (see api.settings)."""
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        # Only field names and reasons: never the values, which may be keys (see load_settings).
+        raise SystemExit(f"freeport: {exc}") from None
     configure_logging(settings.log_level, settings.log_format)
     if settings.web_concurrency > 1:
         logging.getLogger("freeport").warning(
@@ -36,6 +41,13 @@ def main() -> None:
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
         # runs the lifespan's shutdown, which flushes the prediction log.
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        # What bounds a flood of connections before the app sees a request (see "Under attack" in the README):
+        # h11 with a deadline on headers and a cap on their size, a cap on open connections (past it uvicorn
+        # answers 503 at once), and idle keep-alive connections closed early.
+        http=DeadlineH11Protocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 

@@ -21,7 +21,7 @@ from api.registry import Registry
 from api.request_id import RequestIdMiddleware
 from api.routes import admin, health, models
 from api.routes.predict import build_predict_router
-from api.settings import Settings
+from api.settings import Settings, load_settings
 
 __all__ = ["create_app"]
 
@@ -53,7 +53,7 @@ def _create_db_engine(settings: Settings):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: read model cards, wire routes; models load once the server listens."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     registry = Registry.discover(
         settings.models_dir, tolerance=settings.refusal_tolerance, max_batch_rows=settings.max_batch_rows
     )
@@ -85,6 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=_describe_service(registry),
         version="0.1.0",
         lifespan=lifespan,
+        # A trailing-slash redirect is built from the request's own Host and scheme (X-Forwarded-Proto is
+        # not trusted), so behind a TLS proxy it pointed clients at http:// or any Host they sent, and
+        # clients that follow redirects resent their key there. A 404 naming the right path instead.
+        redirect_slashes=False,
     )
     metrics = Metrics(prediction_log, registry)
     app.state.settings = settings
@@ -93,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.started_at = time.monotonic()
     install_error_handlers(app)
-    add_guard_middleware(app, settings)
+    add_guard_middleware(app, settings, on_key_refusal=metrics.count_key_refusal)
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(admin.router)

@@ -12,8 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import Scope
 
+from api.body_refusal import BodyRefused
 from api.encodable import EncodableJSONResponse
 from api.errors import ErrorBody, ErrorDetail, FreeportError, InvalidInputError, MissingKeyError, closest
 from api.jsonfailures import JSON_EXAMPLE_HINT, SURROGATE, parse_failure, undecodable_body
@@ -87,6 +89,21 @@ def validation_details(errors: list[dict[str, Any]]) -> list[ErrorDetail]:
     return details
 
 
+def _without_trailing_slash(request: Request) -> str | None:
+    """The path without its trailing slash when a route serves that: the hint a redirect used to give
+    (redirects are off, see api.app), without trusting the request's Host or scheme."""
+    path = request.url.path
+    if not path.endswith("/") or path == "/":
+        return None
+    stripped = path.rstrip("/") or "/"
+    scope = {**request.scope, "path": stripped}
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            return stripped
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error response the ErrorBody shape."""
 
@@ -114,11 +131,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyRefused):  # raised while a route read its body
+            return _respond(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail)
         details = []
         if exc.status_code == 404:
             message = f"nothing at {request.url.path}; GET /models lists the models, /docs the endpoints"
+            suggestion = _without_trailing_slash(request)
+            if suggestion:
+                message = f"nothing at {request.url.path}; did you mean {suggestion}?"
+                details = [ErrorDetail(message=message, hint=f"send the request to {suggestion}, without the slash")]
         elif exc.status_code == 400:
             # FastAPI's answer to a body its json.loads raised on (not UTF-8, a number with thousands of
             # digits, nesting past the recursion limit): bad input like any other, named by its cause.

@@ -4,6 +4,7 @@
 - freeport_predictions_total: rows predicted, by model
 - freeport_prediction_log_*: the log's queue depth, rows written, rows dropped, failed writes
 - freeport_model_load_seconds, freeport_model_ready: by model
+- freeport_key_refusals_total: requests refused for their API key, by reason (missing, wrong, limited)
 - process_resident_memory_bytes and the rest of prometheus_client's process metrics
 """
 
@@ -66,6 +67,10 @@ class Metrics:
             buckets=_BUCKETS, registry=self.registry,
         )
         self.predictions = Counter("freeport_predictions", "Rows predicted.", ["model"], registry=self.registry)
+        self.key_refusals = Counter(
+            "freeport_key_refusals", "Requests refused for their API key: missing, wrong, or limited "
+            "(the address sent too many wrong keys).", ["reason"], registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         self.registry.register(_StateCollector(prediction_log, registry))
 
@@ -75,6 +80,10 @@ class Metrics:
         labels = (scope["method"], route, str(status))
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
+
+
+    def count_key_refusal(self, reason: str) -> None:
+        self.key_refusals.labels(reason).inc()
 
 
 class CountingPredictionLog:

@@ -28,7 +28,9 @@ def client_key(request: Request) -> str:
     state = request.scope.get("state", {})
     if "client_key" in state:
         return "key:" + state["client_key"]
-    return "ip:" + state.get("client_ip", request.client.host if request.client else "unknown")
+    address = state.get("client_ip", request.client.host if request.client else "unknown")
+    # Named like keys (api.counter_names): a Redis reader learns neither keys nor the clients' addresses.
+    return "ip:" + request.app.state.counter_namer.name(address)
 
 
 def create_limiter(settings: Settings) -> Limiter:

@@ -4,12 +4,11 @@ Keys come from API_KEYS (predict) and ADMIN_API_KEY (admin, and predict too).
 A request sends one as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``.
 Every comparison runs in constant time over every configured key, so timing
 does not reveal how much of a guess was right. A key is never logged, echoed or
-used as a storage key: the rate limiter sees only a short digest of it.
+used as a storage key: the rate limiter sees only a keyed digest of it (api.counter_names).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -17,9 +16,10 @@ from fastapi import Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
+from api.counter_names import CounterNamer
 from api.errors import MissingKeyError, WrongKeyError
 
-__all__ = ["KeyChecker", "key_digest", "presented_key", "user_key_dependency"]
+__all__ = ["KeyChecker", "presented_key", "user_key_dependency"]
 
 _HOW_TO_SEND = "send it as the header `X-API-Key: <key>` or `Authorization: Bearer <key>`"
 
@@ -35,11 +35,6 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def key_digest(key: str) -> str:
-    """A short, non-reversible name for a key: enough to tell clients apart in the limiter."""
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 def _matches(key: str, accepted: list[bytes]) -> bool:
     given = key.encode()
     found = False
@@ -51,7 +46,8 @@ def _matches(key: str, accepted: list[bytes]) -> bool:
 class KeyChecker:
     """The configured keys, and the two checks routes depend on."""
 
-    def __init__(self, api_keys: list[str], admin_key: str) -> None:
+    def __init__(self, api_keys: list[str], admin_key: str, namer: CounterNamer) -> None:
+        self._namer = namer
         self._admin = [admin_key.encode()] if admin_key else []
         self._users = [k.encode() for k in api_keys] + self._admin
         self._open = not api_keys
@@ -74,7 +70,13 @@ class KeyChecker:
             raise MissingKeyError(f"this endpoint needs an API key: {_HOW_TO_SEND}")
         if not _matches(key, self._users):
             raise WrongKeyError("the API key sent is not valid here; check it for typos or ask for a new one")
-        request.scope.setdefault("state", {})["client_key"] = key_digest(key)
+        request.scope.setdefault("state", {})["client_key"] = self._namer.name(key)
+
+    def is_admin(self, request: Request) -> bool:
+        """True when the request carries the admin key (no error either way): for answers that say more
+        to the operator than to the public."""
+        key = presented_key(request)
+        return bool(self._admin) and key is not None and _matches(key, self._admin)
 
     def require_admin(self, request: Request) -> None:
         """Dependency of /admin/*: only ADMIN_API_KEY; refused outright when none is configured."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "normalise_database_url"]
+__all__ = ["Settings", "SettingsError", "load_settings", "normalise_database_url"]
 
 
 def normalise_database_url(url: str) -> str:
@@ -128,17 +128,39 @@ class Settings(BaseSettings):
     rate_limit_storage_url: SecretStr = Field(
         SecretStr(""), description="Empty: counters in memory (one instance). redis://…: shared by instances."
     )
+    rate_limit_key_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret that names the counters (HMAC of the key or address). Empty: random per process, "
+        "fine in memory; with Redis, set the same value on every instance.",
+    )
+    rate_limit_failed_keys: str = Field(
+        "10/minute", description="Wrong API keys per client address before every key is refused (429)."
+    )
     rate_limit_key_prefix: str = Field("freeport", description="Prefix of the counters' keys in shared storage.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: no CORS headers.")
     cors_allow_credentials: bool = Field(False, description="Allow cookies/credentials cross-origin (never with *).")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 past it).")
-    request_timeout_seconds: float = Field(30.0, gt=0, description="A request still running after this gets 504.")
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request still running after this, reading its body included, gets 504."
+    )
+    body_budget_bytes: int = Field(
+        67_108_864, ge=1_048_576,
+        description="Request bodies the whole process may hold at once; a request that would pass it gets 503.",
+    )
+    max_connections: int = Field(
+        400, ge=10, description="Open connections (and requests in flight) before uvicorn answers 503."
+    )
+    headers_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time a connection has to send a request's headers; then it is closed (408)."
+    )
+    max_header_bytes: int = Field(16_384, ge=4096, description="Largest request line plus headers (h11's limit).")
+    keep_alive_seconds: int = Field(5, ge=1, description="An idle keep-alive connection is closed after this.")
     log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per log line.")
     graceful_shutdown_seconds: float = Field(
         20.0, gt=0, description="After SIGTERM, how long in-flight requests get to finish."
     )
 
-    @field_validator("rate_limit_predict", "rate_limit_batch")
+    @field_validator("rate_limit_predict", "rate_limit_batch", "rate_limit_failed_keys")
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:
         from limits import parse_many
@@ -169,3 +191,23 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+
+class SettingsError(Exception):
+    """A configuration the service refuses, described by field names and reasons only."""
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment; on a bad value, a SettingsError that never quotes what was set.
+
+    pydantic's own message echoes ``input_value`` (for a model-level error, every variable at once,
+    API_KEYS and ADMIN_API_KEY included), and start-up errors land in logs others can read.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"- {'.'.join(str(p) for p in error['loc']).upper() or 'settings'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        raise SettingsError("the configuration is not valid:\n" + "\n".join(lines)) from None

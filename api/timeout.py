@@ -1,4 +1,8 @@
-"""Answer 504 when a request runs longer than REQUEST_TIMEOUT_SECONDS.
+"""Answer 504 when a request runs longer than REQUEST_TIMEOUT_SECONDS, reading its body included.
+
+The deadline starts once the headers are in (api.http_protocol bounds that
+part) and covers every byte of the body, chunked or not: nothing reads a body
+outside it.
 
 The client gets a clear error instead of the platform's own proxy timeout
 (Render's is 100 s; a waiting client rarely lasts that long). Work already
@@ -44,5 +48,6 @@ class TimeoutMiddleware:
                 raise
             message = f"the request took longer than {self.seconds:g} s and was abandoned"
             detail = ErrorDetail(message=message, hint="send fewer rows per request, or retry later")
-            response = error_response(scope, 504, "timeout", message, [detail])
+            # Connection: close - the body may not have been read to its end, and what is left is not wanted.
+            response = error_response(scope, 504, "timeout", message, [detail], {"Connection": "close"})
             await response(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from api.errors import ErrorBody, ErrorDetail
 __all__ = ["router"]
 
 router = APIRouter(tags=["service"])
+logger = logging.getLogger("freeport")
 
 
 class Health(BaseModel):
@@ -57,6 +59,13 @@ async def health() -> Health:
     return Health()
 
 
+# HEAD is what many uptime monitors and load balancers send; a separate route keeps it out of the
+# OpenAPI document (one operation id per path) while answering it like GET (uvicorn drops the body).
+@router.head("/health", include_in_schema=False)
+async def health_head() -> Health:
+    return Health()
+
+
 @router.get(
     "/ready",
     response_model=Readiness,
@@ -71,6 +80,12 @@ def ready(request: Request, registry: RegistryDep, prediction_log: PredictionLog
         for e in registry
     ]
     db_error = prediction_log.ping()
+    if db_error:
+        # The driver's message names roles, hosts and databases: it goes to the log, and to the operator
+        # holding the admin key; the public learns only that the database is unreachable.
+        logger.warning("readiness: the database is unreachable: %s", db_error)
+        if not request.app.state.keys.is_admin(request):
+            db_error = "database unreachable"
     stats = prediction_log.stats()
     database = DatabaseReadiness(
         backend=prediction_log.engine.dialect.name,
@@ -101,3 +116,8 @@ def ready(request: Request, registry: RegistryDep, prediction_log: PredictionLog
         )
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
     return Readiness(ready=True, models=models, database=database)
+
+
+@router.head("/ready", include_in_schema=False)
+def ready_head(request: Request, registry: RegistryDep, prediction_log: PredictionLogDep):
+    return ready(request, registry, prediction_log)

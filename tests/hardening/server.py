@@ -42,8 +42,11 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def running_api(tmp_path: Path, **env: str) -> Iterator[ApiProcess]:
-    """Start `python -m api` on a free port with ``env`` on top of sane test settings; kill it after."""
+def running_api(
+    tmp_path: Path, *, command: list[str] | None = None, preexec_fn=None, **env: str
+) -> Iterator[ApiProcess]:
+    """Start `python -m api` (or ``command``) on a free port with ``env`` on top of sane test settings;
+    kill it after. ``preexec_fn`` runs in the child before the command (e.g. to join a cgroup)."""
     port = free_port()
     log_path = tmp_path / f"api-{port}.log"
     settings = {
@@ -54,7 +57,8 @@ def running_api(tmp_path: Path, **env: str) -> Iterator[ApiProcess]:
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api"], cwd=REPO, env={**os.environ, **settings}, stdout=log, stderr=log
+            command or [sys.executable, "-m", "api"], cwd=REPO, env={**os.environ, **settings}, stdout=log,
+            stderr=log, preexec_fn=preexec_fn,
         )
     api = ApiProcess(f"http://127.0.0.1:{port}", process, log_path)
     try:

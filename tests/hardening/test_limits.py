@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 
 import pytest
@@ -97,7 +99,8 @@ def redis_prefix():
 
 def test_instances_sharing_redis_share_one_limit(serve, tmp_path, redis_prefix):
     shared = {"rate_limit_predict": "3/minute", "rate_limit_storage_url": REDIS_URL,
-              "rate_limit_key_prefix": redis_prefix, "api_keys": "raw-secret-key"}
+              "rate_limit_key_prefix": redis_prefix, "api_keys": "raw-secret-key",
+              "rate_limit_key_secret": "shared-counter-secret"}
     key = {"X-API-Key": "raw-secret-key"}
     with serve(**shared) as first, serve(**shared, database_url=f"sqlite:///{tmp_path / 'two.db'}") as second:
         assert _statuses(first, 2, **key) == [200, 200]
@@ -106,6 +109,27 @@ def test_instances_sharing_redis_share_one_limit(serve, tmp_path, redis_prefix):
     stored = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"*{redis_prefix}*"))
     assert stored, "the counters should live in Redis"
     assert not any(b"raw-secret-key" in k for k in stored), "a key must never be stored as given"
+    plain = hashlib.sha256(b"raw-secret-key").hexdigest()[:16].encode()
+    assert not any(plain in k for k in stored), "an unsalted hash of a weak key is reversed by guessing"
+    keyed = hmac.new(b"shared-counter-secret", b"raw-secret-key", hashlib.sha256).hexdigest()[:32].encode()
+    assert any(keyed in k for k in stored), "the counters are named by an HMAC with RATE_LIMIT_KEY_SECRET"
+
+
+def test_counters_per_address_do_not_store_the_address(serve, redis_prefix):
+    with serve(rate_limit_predict="1/minute", rate_limit_storage_url=REDIS_URL, rate_limit_key_prefix=redis_prefix,
+               rate_limit_key_secret="s", trusted_proxy_hops=1) as client:
+        assert _statuses(client, 2, **{"X-Forwarded-For": "198.51.100.77"}) == [200, 429]
+    stored = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"*{redis_prefix}*"))
+    assert stored
+    assert not any(b"198.51.100.77" in k for k in stored)
+
+
+def test_without_a_shared_secret_redis_counting_warns_at_start_up(serve, redis_prefix, caplog):
+    with caplog.at_level("WARNING", logger="freeport"), serve(
+        rate_limit_storage_url=REDIS_URL, rate_limit_key_prefix=redis_prefix
+    ):
+        pass
+    assert any("RATE_LIMIT_KEY_SECRET is not set" in r.getMessage() for r in caplog.records)
 
 
 def test_an_unreachable_redis_does_not_fail_predictions(serve):
