@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -13,9 +14,11 @@ from tests.factories import REPO
 import simulate_deploy  # isort: skip — importable once tests/deploy/conftest.py put scripts/ on sys.path
 
 
-def _simulate(platform, root):
+def _simulate(platform, root, schemas_dir):
+    # The copy has no ../shared/schemas beside it: point the rehearsal at the schemas found for this checkout.
     return subprocess.run([sys.executable, "scripts/simulate_deploy.py", platform, "--root", str(root)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MANIFEST_SCHEMAS_DIR": str(schemas_dir)})
 
 
 @pytest.mark.parametrize(
@@ -27,10 +30,12 @@ def _simulate(platform, root):
         ("fly", "Dockerfile", "COPY api ./api", "COPPY api ./api", "'COPPY'"),
     ],
 )
-def test_rehearsal_refuses_a_broken_manifest_before_building(manifest_copy, platform, manifest, old, new, named):
+def test_rehearsal_refuses_a_broken_manifest_before_building(
+    manifest_copy, schemas_dir, platform, manifest, old, new, named
+):
     path = manifest_copy / manifest
     path.write_text(path.read_text().replace(old, new, 1))
-    result = _simulate(platform, manifest_copy)
+    result = _simulate(platform, manifest_copy, schemas_dir)
     assert result.returncode == 1
     assert "the manifest is invalid" in result.stdout and named in result.stdout
     assert "build            -" in result.stdout  # nothing was built
