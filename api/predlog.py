@@ -194,9 +194,16 @@ class PredictionLog:
         self._stopping.set()
         with self._changed:  # wake a spooler waiting for records
             self._changed.notify_all()
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        self._abandoned.set()  # past the deadline: whatever is not stored stays in the spill
+        spooler, storer = self._threads or (None, None)
+        if spooler is not None:
+            spooler.join(max(0.0, deadline - time.monotonic()))
+        # Store what the database takes before the deadline; a database that is failing gets no
+        # more waiting: what it has not stored waits in the spill for the next start.
+        while storer is not None and storer.is_alive() and time.monotonic() < deadline:
+            if self.last_error is not None and self._spooled.is_set():
+                break
+            storer.join(0.1)
+        self._abandoned.set()  # whatever is not stored now stays in the spill
         spill = self._spill
         if spill is not None:
             with spill.changed:  # wake threads waiting for lines or room, so they see it
