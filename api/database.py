@@ -101,11 +101,12 @@ _SQLITE_CHUNK_ROWS = 32
 def _sqlite_bulk(connection: Connection, lines: bytes) -> None:
     cursor = connection.connection.cursor()  # the driver's cursor, inside SQLAlchemy's transaction
     try:
-        rows = split_lines(lines)
-        for row in rows:
-            row[0] = row[0][:26]  # what SQLAlchemy's SQLite DateTime stores: no offset (they are all UTC)
-        for start in range(0, len(rows), _SQLITE_CHUNK_ROWS):
-            cursor.executemany(_SQLITE_INSERT, rows[start : start + _SQLITE_CHUNK_ROWS])
+        each = lines.split(b"\n")[:-1]  # in C; the fields are split a few rows at a time, below
+        for start in range(0, len(each), _SQLITE_CHUNK_ROWS):
+            rows = split_lines(b"\n".join(each[start : start + _SQLITE_CHUNK_ROWS]) + b"\n")
+            for row in rows:
+                row[0] = row[0][:26]  # what SQLAlchemy's SQLite DateTime stores: no offset (they are all UTC)
+            cursor.executemany(_SQLITE_INSERT, rows)
             time.sleep(0)  # lets go of the GIL, so a request waiting for it runs now
     finally:
         cursor.close()
