@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue_size=settings.predlog_queue_size,
         batch_size=settings.predlog_batch_size,
         flush_seconds=settings.predlog_flush_seconds,
+        spill_dir=settings.predlog_spill_dir,
+        spill_max_bytes=settings.predlog_spill_max_bytes,
     )
 
     @asynccontextmanager
@@ -70,10 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # answer from then on. Models load in a thread while /ready says "pending" and model
         # requests wait for them; the log writer connects to the database in its own thread once
         # they are loaded, so on a fraction of a CPU the two do not compete.
+        # The spill opens first, synchronously: a folder it cannot write stops start-up with a
+        # clear error, rather than a service that answers predictions it cannot keep.
+        prediction_log.start(after=registry.wait_loaded)
         registry.load_all_in_background(
             allow_version_mismatch=settings.allow_version_mismatch, engine=settings.engine
         )
-        prediction_log.start(after=registry.wait_loaded)
         try:
             yield
         finally:

@@ -1,10 +1,11 @@
 """The prediction-log table, an engine sized for free managed databases, and
-the bulk insert the log writer uses."""
+the bulk write that stores the prediction log's spilled lines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import io
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import to_json
@@ -20,12 +21,15 @@ from sqlalchemy import (
     Table,
     create_engine,
     insert,
+    select,
+    text,
 )
-from sqlalchemy.engine import Connection, Dialect, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
-from api.predlog import RECORD_FIELDS, PredictionRecord
+from api.predlog import RECORD_FIELDS
+from api.predlog_lines import decode_lines, split_lines
 
-__all__ = ["create_db_engine", "metadata", "prediction_inserter", "predictions"]
+__all__ = ["create_db_engine", "metadata", "predictions", "spill_progress", "store_spilled", "stored_up_to"]
 
 metadata = MetaData()
 
@@ -41,6 +45,16 @@ predictions = Table(
     Column("inputs", JSON, nullable=False),
     Column("outputs", JSON, nullable=False),
     Column("latency_ms", Float, nullable=False),
+)
+
+# How far each spill file's lines are stored (api/spill.py): one row per live file, updated in
+# the transaction that stores the lines. A table of its own, so a database made before it
+# existed only gains it (create_all), and `predictions` keeps its shape.
+spill_progress = Table(
+    "predlog_spill_progress",
+    metadata,
+    Column("generation", String(32), primary_key=True),
+    Column("replayed_to", BigInteger, nullable=False),
 )
 
 
@@ -75,69 +89,73 @@ def create_db_engine(url: str, *, pool_size: int, connect_timeout: float) -> Eng
     return create_engine(parsed, **options)
 
 
-# Each driver's INSERT, built once: the writer runs it for every chunk of every batch.
-_INSERT_INTO = f"INSERT INTO {predictions.name} ({', '.join(RECORD_FIELDS)}) VALUES"
-_SQLITE_INSERT = f"{_INSERT_INTO} ({', '.join('?' * len(RECORD_FIELDS))})"
-_PSYCOPG2_INSERT = f"{_INSERT_INTO} %s"  # execute_values fills in the rows
+# Each driver's bulk path, built once: the writer runs it for every chunk of the spill.
+_COLUMNS = ", ".join(RECORD_FIELDS)
+_SQLITE_INSERT = f"INSERT INTO {predictions.name} ({_COLUMNS}) VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
+_COPY = f"COPY {predictions.name} ({_COLUMNS}) FROM STDIN"
+# Rows per executemany on SQLite: a few tenths of a millisecond of the writer's CPU, after which a
+# waiting request gets the interpreter lock back.
+_SQLITE_CHUNK_ROWS = 32
 
 
-def _sqlite_bulk(cursor: Any, rows: list[tuple]) -> None:
-    cursor.executemany(_SQLITE_INSERT, rows)
+def _sqlite_bulk(connection: Connection, lines: bytes) -> None:
+    cursor = connection.connection.cursor()  # the driver's cursor, inside SQLAlchemy's transaction
+    try:
+        each = lines.split(b"\n")[:-1]  # in C; the fields are split a few rows at a time, below
+        for start in range(0, len(each), _SQLITE_CHUNK_ROWS):
+            rows = split_lines(b"\n".join(each[start : start + _SQLITE_CHUNK_ROWS]) + b"\n")
+            for row in rows:
+                row[0] = row[0][:26]  # what SQLAlchemy's SQLite DateTime stores: no offset (they are all UTC)
+            cursor.executemany(_SQLITE_INSERT, rows)
+            time.sleep(0)  # lets go of the GIL, so a request waiting for it runs now
+    finally:
+        cursor.close()
 
 
-def _psycopg2_bulk(cursor: Any, rows: list[tuple]) -> None:
-    from psycopg2.extras import execute_values  # one multi-row INSERT: one round trip, not one per row
+def _psycopg2_copy(connection: Connection, lines: bytes) -> None:
+    # The spill's lines are COPY's text format already: PostgreSQL parses them, not Python. psycopg2
+    # reads the stream 8 kB at a time and sends each without the GIL, so requests run in between.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.copy_expert(_COPY, io.BytesIO(lines))
+    finally:
+        cursor.close()
 
-    execute_values(cursor, _PSYCOPG2_INSERT, rows, page_size=len(rows))
+
+def _core_insert(connection: Connection, lines: bytes) -> None:
+    records = decode_lines(lines)
+    connection.execute(insert(predictions), [dict(zip(RECORD_FIELDS, r, strict=True)) for r in records])
 
 
 # Drivers whose own bulk path is used; any other database goes through SQLAlchemy Core.
-_BULK: dict[tuple[str, str], Callable[[Any, list[tuple]], None]] = {
+_BULK: dict[tuple[str, str], Callable[[Connection, bytes], None]] = {
     ("sqlite", "pysqlite"): _sqlite_bulk,
-    ("postgresql", "psycopg2"): _psycopg2_bulk,
+    ("postgresql", "psycopg2"): _psycopg2_copy,
 }
 
+_MARK = text(
+    f"INSERT INTO {spill_progress.name} (generation, replayed_to) VALUES (:generation, :replayed_to) "
+    "ON CONFLICT (generation) DO UPDATE SET replayed_to = excluded.replayed_to"
+)
+_FORGET = text(f"DELETE FROM {spill_progress.name} WHERE generation <> :generation")
 
-def _binder(dialect: Dialect) -> Callable[[list[PredictionRecord]], list[tuple]]:
-    """Records to driver parameters, each value as SQLAlchemy would bind it for ``dialect``.
 
-    The timestamp goes through the column type's own bind processor (on SQLite a
-    formatted string, on PostgreSQL the datetime itself), so rows read back
-    through SQLAlchemy exactly as if it had inserted them. A request's records
-    share one timestamp object, so it is converted once per request.
+def store_spilled(connection: Connection, lines: bytes, *, generation: str, replayed_to: int) -> None:
+    """Insert the spill's ``lines`` and record that ``generation`` is stored up to ``replayed_to``.
+
+    Both in ``connection``'s one transaction: the rows are in the database exactly
+    when the marker says so, which is what lets a restart replay the spill without
+    storing a line twice. Markers of earlier generations (emptied files) go.
     """
-    stamp = predictions.c.created_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-
-    def bind(records: list[PredictionRecord]) -> list[tuple]:
-        rows = []
-        last = bound = None
-        for created_at, request_id, model, version, inputs, outputs, latency_ms in records:
-            if created_at is not last:
-                last, bound = created_at, stamp(created_at)
-            rows.append((bound, request_id, model, version, _json_text(inputs), _json_text(outputs), latency_ms))
-        return rows
-
-    return bind
+    bulk = _BULK.get((connection.dialect.name, connection.dialect.driver), _core_insert)
+    bulk(connection, lines)
+    connection.execute(_MARK, {"generation": generation, "replayed_to": replayed_to})
+    connection.execute(_FORGET, {"generation": generation})
 
 
-@contextmanager
-def prediction_inserter(connection: Connection) -> Iterator[Callable[[list[PredictionRecord]], None]]:
-    """A function inserting prediction records in ``connection``'s transaction; call it once per
-    chunk of a batch.
-
-    On SQLite and psycopg2 the rows go straight to the driver's bulk insert:
-    SQLAlchemy Core spent about 20 µs a row building and converting parameters,
-    twice what SQLite spends storing the row, and on a free instance that CPU is
-    taken from the requests.
-    """
-    bulk = _BULK.get((connection.dialect.name, connection.dialect.driver))
-    if bulk is None:
-        statement = insert(predictions)
-        yield lambda records: connection.execute(statement, [dict(zip(RECORD_FIELDS, r, strict=True)) for r in records])
-        return
-    bind = _binder(connection.dialect)
-    cursor = connection.connection.cursor()  # the driver's cursor, inside SQLAlchemy's transaction
-    try:
-        yield lambda records: bulk(cursor, bind(records))
-    finally:
-        cursor.close()
+def stored_up_to(connection: Connection, generation: str) -> int | None:
+    """How far the database has stored the spill of ``generation``; None when it never saw it."""
+    found = connection.execute(
+        select(spill_progress.c.replayed_to).where(spill_progress.c.generation == generation)
+    ).scalar()
+    return None if found is None else int(found)

@@ -6,6 +6,7 @@
     ├── ModelUnavailableError     the model exists but failed to load (503)
     ├── InvalidInputError         the request's data breaks the model's schema (422)
     │   └── PredictionFailedError the model itself failed on rows the schema accepted (422)
+    ├── PredictionLogFullError    the prediction log cannot keep another prediction (503)
     ├── UnsupportedMediaTypeError the body is not JSON (415)
     ├── MissingKeyError           an API key is required and none was sent (401)
     └── WrongKeyError             the key sent is not accepted here (403)
@@ -31,6 +32,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelUnavailableError",
     "PredictionFailedError",
+    "PredictionLogFullError",
     "UnsupportedMediaTypeError",
     "WrongKeyError",
     "closest",
@@ -117,6 +119,13 @@ class PredictionFailedError(InvalidInputError):
         shown = ", ".join(map(str, indices[:10])) + (" …" if len(indices) > 10 else "")
         details = [ErrorDetail(field=f"rows.{i}", message=failures[i], hint=cls.HINT) for i in indices]
         return cls(f"the model could not predict rows {shown}; no row was answered", details, failures)
+
+
+class PredictionLogFullError(FreeportError):
+    """Memory and the spill file are both full: a prediction answered now could not be stored."""
+
+    status_code = 503  # the handler adds Retry-After
+    code = "prediction_log_full"
 
 
 class UnsupportedMediaTypeError(FreeportError):

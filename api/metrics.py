@@ -2,7 +2,8 @@
 
 - freeport_requests_total, freeport_request_duration_seconds: by method, route template and status
 - freeport_predictions_total: rows predicted, by model
-- freeport_prediction_log_*: the log's queue depth, rows written, rows dropped, failed writes
+- freeport_prediction_log_*: rows waiting (in memory or spilled to disk), the spill's bytes, rows
+  written and replayed from an earlier process's spill, requests refused, rows dropped, failed writes
 - freeport_model_load_seconds, freeport_model_ready: by model
 - freeport_key_refusals_total: requests refused for their API key, by reason (missing, wrong, limited)
 - process_resident_memory_bytes and the rest of prometheus_client's process metrics
@@ -37,9 +38,22 @@ class _StateCollector:
     def collect(self):
         stats = self.prediction_log.stats()
         yield GaugeMetricFamily("freeport_prediction_log_queue_depth", "Rows waiting to be written.", stats.queued)
+        yield GaugeMetricFamily(
+            "freeport_prediction_log_spilled", "Of the rows waiting, those on disk in the spill file.", stats.spilled
+        )
+        yield GaugeMetricFamily("freeport_prediction_log_spill_bytes", "Size of the spill file.", stats.spill_bytes)
         yield CounterMetricFamily("freeport_prediction_log_written", "Rows written to the database.", stats.written)
         yield CounterMetricFamily(
-            "freeport_prediction_log_dropped", "Rows lost because the queue was full.", stats.dropped
+            "freeport_prediction_log_replayed", "Rows written from a spill left by an earlier process.",
+            stats.replayed,
+        )
+        yield CounterMetricFamily(
+            "freeport_prediction_log_refused",
+            "Predict requests refused (503) because memory and the spill were both full.", stats.refused,
+        )
+        yield CounterMetricFamily(
+            "freeport_prediction_log_dropped", "Rows answered and then lost (the spill full at shutdown).",
+            stats.dropped,
         )
         yield CounterMetricFamily(
             "freeport_prediction_log_failed_writes", "Database writes that failed and were retried.",

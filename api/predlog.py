@@ -1,18 +1,27 @@
-"""The prediction log: every prediction recorded, off the request path.
+"""The prediction log: every prediction answered is stored, off the request path.
 
-Requests only append to a bounded in-memory buffer (no I/O, one lock); one
-writer thread drains it in batches. When the database is slow or down the
-writer keeps its batch and retries with backoff while new records wait in the
-buffer; a record is dropped only when the buffer is full, and drops are
-counted. On shutdown the writer drains the buffer before the process exits.
+Requests only append to an in-memory buffer (no I/O, one lock). Two threads
+take it from there:
 
-On a free instance the writer shares one small CPU with the requests, so it
-gives way to them: on Linux it runs at a lower scheduling priority, and it
-writes a batch in small chunks, letting go of the GIL between them. Without
-that a 500-row write (tens of milliseconds of CPU) stalled whichever requests
-arrived meanwhile, which was most of the single-row p99. It also spends as
-little as it can: records are tuples, and they go to the driver's own bulk
-insert (api.database.prediction_inserter).
+- the spooler encodes each batch as lines (api/predlog_lines.py) and appends
+  them to the spill file (api/spill.py), fsynced: a few microseconds of CPU a
+  row, and no database in the way;
+- the database thread reads the spill from its oldest unwritten line and
+  stores chunks of it in one transaction each (COPY on PostgreSQL, executemany
+  on SQLite), recording in the same transaction how far it got.
+
+So the database may be slower than the traffic, or down, for as long as the
+spill has room (PREDLOG_SPILL_MAX_BYTES): records wait on disk, in order, and
+are replayed exactly once when it catches up, also by the next process after a
+restart. Only when the spill is full and the memory buffer has reached
+PREDLOG_QUEUE_SIZE does ``refusing`` turn true, and the predict routes answer
+503 before predicting: the service refuses rather than answer and forget.
+
+On a free instance the threads share one small CPU with the requests, so they
+give way to them: on Linux they run at a lower scheduling priority, and the
+database thread stores a chunk in small pieces, letting go of the GIL between
+them. Without that a 500-row write (tens of milliseconds of CPU) stalled
+whichever requests arrived meanwhile, which was most of the single-row p99.
 """
 
 from __future__ import annotations
@@ -26,10 +35,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+    from api.spill import SpillChunk, SpillFile
 
 __all__ = ["RECORD_FIELDS", "PredictionLog", "PredictionLogStats", "PredictionRecord"]
 
@@ -43,9 +55,11 @@ logger = logging.getLogger("freeport.predlog")
 
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
 _RETRY_WHILE_STOPPING = 0.5
-# Rows per INSERT inside a batch's transaction: a few tenths of a millisecond of the writer's CPU,
-# after which a waiting request gets the GIL back.
-_CHUNK_ROWS = 32
+# Bytes of spill stored per transaction (about 2,500 rows): big enough that a transaction's fixed
+# cost (and on SQLite its fsync) is spread thin, small enough to hold little memory.
+_CHUNK_BYTES = 1 << 20
+# Rows the spooler encodes between two releases of the GIL: a few tens of microseconds.
+_ENCODE_ROWS = 32
 # The writer's nice value. The kernel then runs the event loop first whenever both are ready,
 # yet under full load the writer still gets about a tenth of the CPU, several times the 3-5 %
 # it needs to keep up (at 19 it got 1.5 % and fell behind, and the buffer would have filled).
@@ -54,17 +68,21 @@ WRITER_NICE = 10
 
 @dataclass(frozen=True)
 class PredictionLogStats:
-    """A snapshot of the writer's counters."""
+    """A snapshot of the log's counters (rows, except ``refused``, which counts requests)."""
 
-    queued: int
-    written: int
-    dropped: int
+    queued: int  # answered, not yet in the database: in memory or in the spill
+    spilled: int  # of those, on disk in the spill file
+    spill_bytes: int
+    written: int  # stored in the database by this process
+    replayed: int  # of those, left in the spill by an earlier process
+    refused: int  # predict requests answered 503 because memory and spill were both full
+    dropped: int  # answered and lost: only when the spill could not take them at shutdown
     failed_writes: int
     last_error: str | None
 
 
 class PredictionLog:
-    """A bounded queue of prediction records and the thread that writes them."""
+    """The memory buffer, the spill, and the two threads that carry records to the database."""
 
     def __init__(
         self,
@@ -73,42 +91,65 @@ class PredictionLog:
         queue_size: int,
         batch_size: int,
         flush_seconds: float,
+        spill_dir: Path,
+        spill_max_bytes: int,
     ) -> None:
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
         self._buffer: deque[PredictionRecord] = deque()
         self._capacity = queue_size
-        # Guards the buffer and the counters; the writer waits on it for records or a stop.
+        # Guards the buffer and the counters; the spooler waits on it for records or a stop.
         self._changed = threading.Condition(threading.Lock())
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
+        self._spill_dir = spill_dir
+        self._spill_max_bytes = spill_max_bytes
+        self._spill: SpillFile | None = None
+        self._spill_full = False  # set by the spooler when the spill refused its batch
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._spooled = threading.Event()  # the spooler has put everything on disk and exited
+        self._abandoned = threading.Event()  # shutdown's deadline passed: the threads give up
+        self._threads: list[threading.Thread] = []
         self._engine_lock = threading.Lock()
-        self._held = 0  # records taken from the buffer but not yet written
-        self.written = self.dropped = self.failed_writes = 0
+        self._held = 0  # records taken from the buffer but not yet on disk
+        self.written = self.replayed = self.refused = self.dropped = self.failed_writes = 0
         self.last_error: str | None = None
 
     # -- request side (hot path: no I/O, never blocks) -----------------------
-    def record(self, records: list[PredictionRecord]) -> None:
-        """Queue records for writing; past the bound, count them as dropped."""
+    @property
+    def refusing(self) -> bool:
+        """True when an answered prediction could not be kept: memory at its bound and the spill full.
+
+        Two attribute reads, no lock: the predict routes ask before every prediction.
+        """
+        return self._spill_full and len(self._buffer) >= self._capacity
+
+    def count_refusal(self) -> None:
         with self._changed:
-            room = self._capacity - len(self._buffer)
-            if room < len(records):
-                self.dropped += len(records) - max(room, 0)
-                records = records[: max(room, 0)]
+            self.refused += 1
+
+    def record(self, records: list[PredictionRecord]) -> None:
+        """Queue an answered prediction's records. Never refuses: ``refusing`` was asked before predicting,
+        so the buffer may pass its bound by the requests that were already predicting."""
+        with self._changed:
             was_empty = not self._buffer
             self._buffer.extend(records)
-            # Wake the writer only when it has something new to do: a first record starts the
-            # flush clock, a full batch is written at once.
+            # Wake the spooler only when it has something new to do: a first record starts the
+            # flush clock, a full batch is spooled at once.
             if was_empty or len(self._buffer) >= self._batch_size:
                 self._changed.notify()
 
     def stats(self) -> PredictionLogStats:
+        spill = self._spill
+        on_disk = spill.pending_rows if spill else 0
         with self._changed:
             return PredictionLogStats(
-                queued=len(self._buffer) + self._held,
+                queued=len(self._buffer) + self._held + on_disk,
+                spilled=on_disk,
+                spill_bytes=spill.size if spill else 0,
                 written=self.written,
+                replayed=self.replayed,
+                refused=self.refused,
                 dropped=self.dropped,
                 failed_writes=self.failed_writes,
                 last_error=self.last_error,
@@ -117,38 +158,77 @@ class PredictionLog:
     # -- lifecycle ------------------------------------------------------------
     @property
     def engine(self) -> Engine:
-        """Created on first use, by the writer thread or /ready: never before the server listens."""
+        """Created on first use, by the database thread or /ready: never before the server listens."""
         with self._engine_lock:  # the writer and a /ready request may both be first
             if self._engine is None:
                 self._engine = self._engine_factory()
             return self._engine
 
     def start(self, *, after: Callable[[float], bool] | None = None) -> None:
-        """Start the writer thread (it creates the table when the database answers).
+        """Open the spill (raising SpillUnavailableError if it cannot be written) and start the threads.
 
         ``after(timeout)``, when given, is polled until it returns True (or shutdown
-        begins) before the writer touches the database: at start-up the models load
-        first, since on a fraction of a CPU importing SQLAlchemy and connecting would
-        slow the first prediction. Records queue meanwhile, as when the database is down.
+        begins) before the database thread touches the database: at start-up the models
+        load first, since on a fraction of a CPU importing SQLAlchemy and connecting would
+        slow the first prediction. Records go to the spill meanwhile, as when the database is down.
         """
-        self._thread = threading.Thread(target=self._run, args=(after,), name="prediction-log", daemon=True)
-        self._thread.start()
+        from api.spill import SpillFile
+
+        self._spill = SpillFile.open(self._spill_dir, self._spill_max_bytes)
+        if self._spill.found_rows:
+            logger.info(
+                "prediction log: %d records left in %s by an earlier process will be stored first",
+                self._spill.found_rows, self._spill.path,
+            )
+        self._threads = [
+            threading.Thread(target=self._spool, name="prediction-log-spooler", daemon=True),
+            threading.Thread(target=self._store, args=(after,), name="prediction-log", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued, within ``timeout`` seconds, then stop the writer."""
+        """Put what is in memory on disk, then store what the database takes within ``timeout`` seconds.
+
+        What it does not take stays in the spill, and the next start stores it.
+        """
+        deadline = time.monotonic() + timeout
         self._stopping.set()
-        with self._changed:  # wake a writer waiting for records or for its batch to fill
-            self._changed.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.error(
-                    "prediction log: %d records not written at shutdown (database unreachable: %s)",
-                    self.stats().queued,
-                    self.last_error,
+        with self._changed:  # wake a spooler waiting for records
+            self._changed.notify_all()
+        spooler, storer = self._threads or (None, None)
+        if spooler is not None:
+            spooler.join(max(0.0, deadline - time.monotonic()))
+        # Store what the database takes before the deadline; a database that is failing gets no
+        # more waiting: what it has not stored waits in the spill for the next start.
+        while storer is not None and storer.is_alive() and time.monotonic() < deadline:
+            if self.last_error is not None and self._spooled.is_set():
+                break
+            storer.join(0.1)
+        self._abandoned.set()  # whatever is not stored now stays in the spill
+        spill = self._spill
+        if spill is not None:
+            with spill.changed:  # wake threads waiting for lines or room, so they see it
+                spill.changed.notify_all()
+        for thread in self._threads:
+            thread.join(2.0)
+        if spill is not None:
+            if spill.pending_rows:
+                logger.warning(
+                    "prediction log: %d records not stored at shutdown (database: %s); they wait in %s "
+                    "and the next start stores them",
+                    spill.pending_rows, self.last_error or "slow", spill.path,
                 )
-        if self._engine is not None:
-            self._engine.dispose()
+            lost = len(self._buffer) + self._held
+            if lost:
+                with self._changed:
+                    self.dropped += lost
+                logger.error("prediction log: %d records lost at shutdown: the spill %s was full", lost, spill.path)
+        if not any(t.is_alive() for t in self._threads):
+            if spill is not None:
+                spill.close()
+            if self._engine is not None:
+                self._engine.dispose()
 
     def ping(self) -> str | None:
         """None when the database answers a trivial query, else what went wrong."""
@@ -161,33 +241,42 @@ class PredictionLog:
             return _describe(exc)
         return None
 
-    # -- writer thread ----------------------------------------------------------
-    def _run(self, after: Callable[[float], bool] | None) -> None:
-        _give_way_to_requests()
-        while after is not None and not self._stopping.is_set() and not after(0.2):
-            pass
-        # SQLAlchemy, the driver, the connection and the schema are all this thread's work, so
-        # none of them delays start-up or /health (a slow database only delays the log).
-        from api.database import metadata
+    # -- the spooler: memory to disk ---------------------------------------------
+    def _spool(self) -> None:
+        from api.predlog_lines import encode_records
 
-        self._retry(lambda: metadata.create_all(self.engine))
+        _give_way_to_requests()
+        spill = self._spill
+        assert spill is not None
         while True:
             batch = self._take_batch()
             if not batch:
                 if self._stopping.is_set():
-                    return
+                    break
                 continue
-            self._retry(lambda batch=batch: self._write(batch))
+            # A few rows at a time, letting go of the GIL in between: encoding 500 rows in one go
+            # held it for over a millisecond, which a waiting request would have added to its latency.
+            pieces = []
+            for start in range(0, len(batch), _ENCODE_ROWS):
+                pieces.append(encode_records(batch[start : start + _ENCODE_ROWS]))
+                time.sleep(0)
+            lines = b"".join(pieces)
+            while not spill.append(lines, len(batch)):
+                self._spill_full = True  # with the buffer at its bound, requests are now refused
+                if self._abandoned.is_set():
+                    return  # stop() counts what is still held as lost
+                spill.wait_for_room(self._flush_seconds)
+            self._spill_full = False
             with self._changed:
                 self._held = 0
+        self._spooled.set()
 
     def _take_batch(self) -> list[PredictionRecord]:
         """The next batch: up to ``batch_size`` records, gathered for at most ``flush_seconds``.
 
-        Waiting for the batch to fill matters: under load, writing whatever has arrived
-        at once means a transaction (and on SQLite an fsync) per handful of records,
-        which cost more CPU than serving them. At shutdown it takes what is buffered.
-        An empty list means nothing arrived within ``flush_seconds``.
+        Waiting for the batch to fill matters: under load, spooling whatever has arrived
+        at once means an fsync per handful of records. At shutdown it takes what is
+        buffered. An empty list means nothing arrived within ``flush_seconds``.
         """
         with self._changed:
             deadline = None
@@ -200,24 +289,62 @@ class PredictionLog:
                 self._changed.wait(self._flush_seconds if deadline is None else deadline - now)
                 if deadline is None and not self._buffer:
                     break  # a quiet spell (or a stop): let the caller check whether to stop
-            size = min(len(self._buffer), self._batch_size)
+            # A whole request's records at once: a batch request may be bigger than batch_size.
+            size = len(self._buffer) if self._stopping.is_set() else min(len(self._buffer), self._batch_size)
             batch = [self._buffer.popleft() for _ in range(size)]
-            self._held = size  # taken from the buffer, still counted as queued until written
+            self._held = size  # taken from the buffer, still counted as queued until on disk
             return batch
 
-    def _write(self, batch: list[PredictionRecord]) -> None:
-        from api.database import prediction_inserter
+    # -- the database thread: disk to database ---------------------------------------
+    def _store(self, after: Callable[[float], bool] | None) -> None:
+        _give_way_to_requests()
+        while after is not None and not self._stopping.is_set() and not after(0.2):
+            pass
+        # SQLAlchemy, the driver, the connection and the schema are all this thread's work, so
+        # none of them delays start-up or /health (a slow database only delays the log).
+        from api.database import metadata, stored_up_to
 
-        # One transaction: all of the batch, or none of it.
-        with self.engine.begin() as connection, prediction_inserter(connection) as insert:
-            for start in range(0, len(batch), _CHUNK_ROWS):
-                insert(batch[start : start + _CHUNK_ROWS])
-                time.sleep(0)  # lets go of the GIL, so a request waiting for it runs now
-        with self._changed:
-            self.written += len(batch)
+        spill = self._spill
+        assert spill is not None
+        if not self._retry(lambda: metadata.create_all(self.engine)):
+            return
+        # The database may have stored more of this file than its header says (a crash between
+        # the commit and the header's update): never store those lines twice.
+        known: list[int | None] = [None]
 
-    def _retry(self, action: Callable[[], None]) -> None:
-        """Run ``action`` until it succeeds, backing off; give up only at shutdown's deadline."""
+        def read_marker() -> None:
+            with self.engine.connect() as connection:
+                known[0] = stored_up_to(connection, spill.generation)
+
+        if not self._retry(read_marker):
+            return
+        if known[0] is not None:
+            spill.skip_to(spill.generation, known[0])
+        while not self._abandoned.is_set():
+            chunk = spill.read(_CHUNK_BYTES)
+            if chunk is None:
+                if self._spooled.is_set() or self._abandoned.is_set():
+                    return
+                spill.wait_for_lines(self._flush_seconds)
+                continue
+            if not self._retry(lambda chunk=chunk: self._write(chunk)):
+                return
+            earlier = min(chunk.rows, spill.found_rows)
+            spill.replayed(chunk)
+            with self._changed:
+                self.written += chunk.rows
+                self.replayed += earlier
+
+    def _write(self, chunk: SpillChunk) -> None:
+        from api.database import store_spilled
+
+        # One transaction: the chunk's rows and the marker saying they are stored, or neither.
+        with self.engine.begin() as connection:
+            store_spilled(connection, chunk.data, generation=chunk.generation, replayed_to=chunk.end)
+
+    def _retry(self, action: Callable[[], None]) -> bool:
+        """Run ``action`` until it succeeds (True), backing off; False when it fails past shutdown's
+        deadline: what is left stays in the spill for the next start."""
         delay = _RETRY_FIRST
         while True:
             try:
@@ -226,6 +353,8 @@ class PredictionLog:
                 with self._changed:
                     self.failed_writes += 1
                     self.last_error = _describe(exc)
+                if self._abandoned.is_set():
+                    return False
                 logger.warning("prediction log: database write failed, retrying in %.1f s: %s", delay, self.last_error)
                 if self._stopping.is_set():
                     time.sleep(_RETRY_WHILE_STOPPING)  # retry often: the shutdown deadline is near
@@ -237,7 +366,7 @@ class PredictionLog:
                 logger.info("prediction log: database reachable again")
                 with self._changed:
                     self.last_error = None
-            return
+            return True
 
 
 def _give_way_to_requests() -> None:

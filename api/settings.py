@@ -75,10 +75,26 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; postgres:// URLs from managed databases are accepted.",
     )
     predlog_queue_size: int = Field(
-        50_000, ge=1, description="Records held while the database is slow or down."
+        50_000,
+        ge=1,
+        description="Records held in memory on their way to the spill file; with the spill full too, "
+        "predictions are refused (503) rather than answered and forgotten.",
     )
-    predlog_batch_size: int = Field(500, ge=1)
-    predlog_flush_seconds: float = Field(0.5, gt=0)
+    predlog_batch_size: int = Field(500, ge=1, description="Records the log appends to its spill file at a time.")
+    predlog_flush_seconds: float = Field(
+        0.5, gt=0, description="Longest a record waits in memory before it is appended to the spill file."
+    )
+    # -- prediction log spill (issue 14) ------------------------------------
+    predlog_spill_dir: Path = Field(
+        Path("predlog-spill"),
+        description="Folder of the log's spill files: every record is appended (fsynced) there before the "
+        "database stores it, so a slow or stopped database, or a restart, loses nothing.",
+    )
+    predlog_spill_max_bytes: int = Field(
+        512 * 1024 * 1024,
+        ge=4096,
+        description="Most bytes of records waiting in one spill file (about 400 bytes a row).",
+    )
     db_pool_size: int = Field(2, ge=1, description="Free databases allow few connections.")
     db_connect_timeout: float = Field(3.0, gt=0)
 

@@ -134,12 +134,35 @@ def test_a_stopped_database_neither_fails_nor_slows_predictions_and_loses_nothin
         assert client.get("/ready").json()["database"]["dropped"] == 0
 
 
-def test_records_past_the_queue_bound_are_dropped_and_counted(serve, tmp_path):
-    unreachable = "postgresql://postgres@127.0.0.1:9/none"  # port 9 (discard) refuses at once
-    with serve(database_url=unreachable, predlog_queue_size=3, db_connect_timeout=1) as client:
-        for _ in range(10):
-            assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
-        database = client.get("/ready").json()["details"]
-        assert any(d["field"] == "database" for d in database)
+def test_with_memory_and_spill_full_predictions_are_refused_before_they_are_made(serve):
+    # The database is stopped; a tiny spill and a tiny buffer fill; from then on a prediction is refused
+    # (503, Retry-After, the usual error shape) instead of answered and forgotten. Every 200 is stored
+    # once the database is back, exactly once.
+    with throwaway_cluster() as cluster, serve(database_url=cluster.url, predlog_queue_size=3,
+                                               predlog_batch_size=1, predlog_flush_seconds=0.05,
+                                               predlog_spill_max_bytes=4096, db_connect_timeout=1) as client:
+        assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
+        assert wait_until(lambda: _logged(cluster) == 1)
+        cluster.stop()
+        answered, refused = 1, None
+        for i in range(200):
+            response = client.post("/models/penguins/predict", json=PENGUIN, headers={"X-Request-ID": f"r{i}"})
+            if response.status_code == 503:
+                refused = response
+                break
+            assert response.status_code == 200
+            answered += 1
+        assert refused is not None, "a full log must refuse"
+        assert refused.headers["Retry-After"] and refused.json()["error"] == "prediction_log_full"
+        assert refused.json()["request_id"] == f"r{i}"
         stats = client.app.state.prediction_log.stats()
-        assert stats.dropped >= 6 and stats.queued + stats.dropped == 10 and stats.written == 0
+        assert stats.refused == 1 and stats.spilled > 0 and stats.dropped == 0
+        assert client.post("/models/flight-delay/predict/batch", json={"rows": FLIGHTS}).status_code == 503
+
+        cluster.start()
+        assert wait_until(lambda: _logged(cluster) == answered, timeout=30)
+        assert wait_until(lambda: client.post("/models/penguins/predict", json=PENGUIN).status_code == 200)
+        answered += 1
+        assert wait_until(lambda: _logged(cluster) == answered, timeout=30)
+        assert cluster.count("select count(distinct request_id) from predictions") == answered
+        assert client.get("/metrics").text.count("freeport_prediction_log_refused_total 2.0") == 1

@@ -35,9 +35,13 @@ def _admin_when_configured(request: Request) -> None:
 class PredictionLogStatus(BaseModel):
     """The prediction log's writer."""
 
-    queued: int = Field(description="Rows waiting to be written.")
-    written: int
-    dropped: int = Field(description="Rows lost because the queue was full.")
+    queued: int = Field(description="Rows waiting to be written, in memory or in the spill file.")
+    spilled: int = Field(description="Of the rows waiting, those on disk in the spill file.")
+    spill_bytes: int = Field(description="Size of the spill file.")
+    written: int = Field(description="Rows stored in the database by this process.")
+    replayed: int = Field(description="Of those, rows left in the spill by an earlier process.")
+    refused: int = Field(description="Predict requests refused (503) because memory and the spill were full.")
+    dropped: int = Field(description="Rows answered and then lost: only if the spill was full at shutdown.")
     failed_writes: int = Field(description="Writes that failed and were retried.")
     last_error: str | None = Field(None, description="The database's last error, until a write succeeds.")
 
@@ -69,7 +73,8 @@ def admin_stats(request: Request, registry: RegistryDep, prediction_log: Predict
     return ServiceStats(
         uptime_seconds=round(time.monotonic() - request.app.state.started_at, 3),
         prediction_log=PredictionLogStatus(
-            queued=stats.queued, written=stats.written, dropped=stats.dropped,
+            queued=stats.queued, spilled=stats.spilled, spill_bytes=stats.spill_bytes, written=stats.written,
+            replayed=stats.replayed, refused=stats.refused, dropped=stats.dropped,
             failed_writes=stats.failed_writes, last_error=stats.last_error,
         ),
         models_ready=[e.name for e in registry if e.state == "ready"],

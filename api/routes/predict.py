@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.batching import MicroBatcher
 from api.deps import RegistryDep
-from api.errors import UnsupportedMediaTypeError, error_responses
+from api.errors import PredictionLogFullError, UnsupportedMediaTypeError, error_responses
 from api.jsonbody import openapi_body, validate_body_fast
 from api.predictor import Predictor
 from api.registry import LOAD_WAIT_SECONDS, ModelEntry, Registry
@@ -34,7 +34,8 @@ _ERRORS = error_responses(
         415: "The body is not JSON.",
         422: "A field is missing, unknown, of the wrong JSON type or an unknown category; a number out of range "
         "(with STRICT_RANGES); a body that is not a JSON object; or the model failed on an accepted row.",
-        503: "The model failed to load.",
+        503: "The model failed to load, or the prediction log is full (memory and spill file: the "
+        "database has been away too long); Retry-After says when to try again.",
     }
 )
 
@@ -81,7 +82,15 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
         for i, row in enumerate(card.examples)
     }
     async def ready_predictor(request: Request) -> Predictor:
-        # A dependency, so a model that failed to load answers 503 before its body is validated.
+        # A dependency, so a model that failed to load answers 503 before its body is validated,
+        # and a prediction the log could not keep is refused before it is made: every 200 is stored.
+        prediction_log = request.app.state.prediction_log
+        if prediction_log.refusing:
+            prediction_log.count_refusal()
+            raise PredictionLogFullError(
+                "the prediction log is full (the database has been unreachable too long), so this "
+                "prediction would not be recorded; try again later"
+            )
         registry = request.app.state.registry
         if registry.get(name).state == "pending":
             # The request that woke a sleeping instance waits for its model, in a thread:

@@ -1,0 +1,79 @@
+"""The spill file after a crash: a torn last line is dropped, and lines the database already
+stored are never stored again, whatever the file's own header says."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from functools import partial
+
+from sqlalchemy import func, select
+
+from api.card import read_card
+from api.database import create_db_engine, metadata, predictions, store_spilled
+from api.predlog import PredictionLog
+from api.predlog_lines import decode_lines, encode_records
+from api.spill import SpillFile
+from tests.factories import EXAMPLE_MODELS
+from tests.pg import wait_until
+
+FLIGHTS = read_card(EXAMPLE_MODELS / "flight-delay").examples
+
+
+def _records(request_id: str, n: int) -> list[tuple]:
+    now = datetime.now(UTC)
+    return [(now, request_id, "flight-delay", "1", FLIGHTS[i % len(FLIGHTS)], {"prediction": i}, 1.5) for i in range(n)]
+
+
+def test_lines_read_back_as_the_records_written():
+    records = [*_records("r1", 3), (datetime.now(UTC), "r2", "m", "v", {"text": 'a\tb\n"c\\d\u2028'}, {}, 0.25)]
+    assert decode_lines(encode_records(records)) == records
+
+
+def test_a_torn_last_line_is_dropped_and_the_whole_ones_kept(tmp_path):
+    spill = SpillFile.open(tmp_path, 1 << 20)
+    assert spill.append(encode_records(_records("a", 2)), 2)
+    spill.close()
+    with open(tmp_path / "predlog-0.spill", "ab") as file:  # a crash in the middle of an append
+        file.write(encode_records(_records("b", 1))[:40])
+    spill = SpillFile.open(tmp_path, 1 << 20)
+    assert spill.pending_rows == spill.found_rows == 2
+    chunk = spill.read(1 << 20)
+    assert [r[1] for r in decode_lines(chunk.data)] == ["a", "a"]
+    assert chunk.end == os.path.getsize(tmp_path / "predlog-0.spill")
+    spill.close()
+
+
+def test_a_second_process_takes_its_own_spill_file(tmp_path):
+    first, second = SpillFile.open(tmp_path, 1 << 20), SpillFile.open(tmp_path, 1 << 20)
+    assert first.path != second.path
+    first.close()
+    second.close()
+
+
+def test_lines_stored_before_a_crash_are_not_stored_again_at_restart(tmp_path):
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    engine = create_db_engine(url, pool_size=1, connect_timeout=3)
+    spill = SpillFile.open(tmp_path / "spill", 1 << 20)
+    assert spill.append(encode_records(_records("before-crash", 5)), 5)
+    chunk = spill.read(1 << 20)
+    with engine.begin() as connection:
+        metadata.create_all(connection)
+        store_spilled(connection, chunk.data, generation=chunk.generation, replayed_to=chunk.end)
+    # The process dies here: committed, but the file's header never heard of it.
+    assert spill.append(encode_records(_records("after", 2)), 2)
+    spill.close()
+
+    log = PredictionLog(partial(create_db_engine, url, pool_size=1, connect_timeout=3), queue_size=100,
+                        batch_size=10, flush_seconds=0.05, spill_dir=tmp_path / "spill", spill_max_bytes=1 << 20)
+    log.start()
+    try:
+        assert wait_until(lambda: log.stats().queued == 0 and log.stats().written > 0)
+        assert log.stats().replayed == 2
+    finally:
+        log.stop()
+    with engine.connect() as connection:
+        counts = dict(connection.execute(
+            select(predictions.c.request_id, func.count()).group_by(predictions.c.request_id)).all())
+    engine.dispose()
+    assert counts == {"before-crash": 5, "after": 2}
