@@ -42,7 +42,7 @@ class DatabaseReadiness(BaseModel):
     error: str | None = None
     queued: int = Field(description="Predictions waiting to be written.")
     written: int
-    dropped: int = Field(description="Predictions lost because the queue was full.")
+    dropped: int = Field(description="Predictions lost: memory held them at shutdown and the spill file was full.")
 
 
 class Readiness(BaseModel):
