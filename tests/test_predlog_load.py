@@ -15,6 +15,8 @@ from tests.pg import ThrowawayCluster, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
+OUTAGE_SECONDS = 60  # how long the testers stopped PostgreSQL under load
+
 
 @pytest.fixture
 def cluster():
@@ -62,17 +64,19 @@ def test_batch_heavy_load_is_stored_exactly_once_through_an_outage_and_a_restart
         rows = _check_stored_exactly_once(cluster, results)
 
         # 2. The database stopped under the same load: rows wait in the spill, then are replayed.
-        with MixedLoad(api.url, max_requests=100_000, max_seconds=90) as load:
+        with MixedLoad(api.url, max_requests=1_000_000, max_seconds=180) as load:
             assert wait_until(lambda: load.requests >= 100, timeout=30)
             cluster.stop()
             stopped = time.monotonic()
-            # Down for as long as the load takes to send 6,000 requests (about 20 s here, some 120 MB of spill).
-            assert wait_until(lambda: load.requests >= 6100, timeout=90)
+            # Down for the 60 s under load (some 200-400 MB of spill here), and past 6,000 requests.
+            assert wait_until(lambda: time.monotonic() - stopped >= OUTAGE_SECONDS and load.requests >= 6100,
+                              timeout=OUTAGE_SECONDS + 90)
             during = api.stats()["prediction_log"]
             cluster.start()
             returned = time.monotonic()
             down = returned - stopped
-            assert wait_until(lambda: load.requests >= 6400, timeout=60)
+            settled = load.requests
+            assert wait_until(lambda: load.requests >= settled + 300, timeout=60)
         results.append(load.result)
         assert wait_until(lambda: _written(api, rows + load.result.rows), timeout=120)
         drained = time.monotonic() - returned
