@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,3 +53,27 @@ def examples_client(tmp_path_factory) -> Iterator[TestClient]:
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         client.app.state.registry.wait_loaded(60)  # models load after start-up, in a thread
         yield client
+
+
+# The service's own threads: a test that starts an app must stop it (its lifespan stops them).
+SERVICE_THREADS = ("prediction-log", "model-loader")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def nothing_outlives_the_run() -> Iterator[None]:
+    """No thread or process a test started outlives the run, so pytest's output ends with its
+    summary (a log writer left retrying a closed port used to print after it)."""
+    import psutil
+
+    yield
+    deadline = time.monotonic() + 15
+    for thread in threading.enumerate():
+        if thread.name.startswith(SERVICE_THREADS):
+            thread.join(max(0.0, deadline - time.monotonic()))
+    threads = [t.name for t in threading.enumerate() if t.name.startswith(SERVICE_THREADS) and t.is_alive()]
+    children = psutil.Process().children(recursive=True)
+    _, alive = psutil.wait_procs(children, timeout=max(1.0, deadline - time.monotonic()))
+    leftovers = [" ".join(p.cmdline()[:4]) for p in alive if p.is_running()]
+    for process in alive:
+        process.kill()
+    assert not threads and not leftovers, f"still running after the tests: threads {threads}, processes {leftovers}"
