@@ -1,7 +1,10 @@
 """A memory cgroup of 512 MB made for one test (as root), cgroup v2 or v1, whichever the machine has.
 
-It is made inside the cgroup this test runs in, so whatever limits that one
-has still hold; it is removed after, once its processes are gone.
+With cgroup v1 it is made inside the cgroup this test runs in, so whatever
+limits that one has still hold. With cgroup v2 a group that holds processes
+cannot give its children a memory controller (the "no internal processes"
+rule), so the group is made at the top of the hierarchy instead, as a systemd
+scope would be. Either way it is removed after, once its processes are gone.
 """
 
 from __future__ import annotations
@@ -78,8 +81,9 @@ def memory_cgroup(limit_bytes: int) -> Iterator[MemoryCgroup]:
     v2 = _v2_mount()
     try:
         if v2 is not None:
-            parent = v2 / _own_cgroup("")
-            group = MemoryCgroup(parent / name, 2)
+            if "memory" not in (v2 / "cgroup.subtree_control").read_text().split():
+                (v2 / "cgroup.subtree_control").write_text("+memory")  # allowed at the root, which may hold processes
+            group = MemoryCgroup(v2 / name, 2)
             group.path.mkdir()
             (group.path / "memory.max").write_text(str(limit_bytes))
             if (group.path / "memory.swap.max").exists():
