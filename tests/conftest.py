@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from tests.factories import EXAMPLE_MODELS
-from tests.pg import fresh_database
+from tests.pg import ThrowawayCluster, fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,6 +25,16 @@ def database_url(request, tmp_path: Path) -> Iterator[str]:
     else:
         with fresh_database() as url:
             yield url
+
+
+@pytest.fixture
+def cluster() -> Iterator[ThrowawayCluster]:
+    """A PostgreSQL server of the test's own (initdb on a free port), for a test that stops it:
+    the shared server is never stopped."""
+    cluster = ThrowawayCluster()
+    cluster.start()
+    yield cluster
+    cluster.destroy()
 
 
 @pytest.fixture

@@ -18,14 +18,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 OUTAGE_SECONDS = 60  # how long the testers stopped PostgreSQL under load
 
 
-@pytest.fixture
-def cluster():
-    cluster = ThrowawayCluster()  # our own server: the shared one is never stopped
-    cluster.start()
-    yield cluster
-    cluster.destroy()
-
-
 def _check_stored_exactly_once(cluster: ThrowawayCluster, results: list[MixedResult], *, sigterm=None) -> int:
     answered: dict[str, list[dict]] = {}
     for result in results:

@@ -8,19 +8,11 @@ import pytest
 
 from tests.hardening.conftest import PENGUIN, PREDICT
 from tests.hardening.server import Load, running_api
-from tests.pg import ThrowawayCluster, wait_until
+from tests.pg import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 OUTAGE_SECONDS = 30
-
-
-@pytest.fixture
-def cluster():
-    cluster = ThrowawayCluster()  # our own server: the shared one is never stopped
-    cluster.start()
-    yield cluster
-    cluster.destroy()
 
 
 def test_a_database_outage_under_load_fails_no_prediction_and_loses_no_row(tmp_path, cluster):
