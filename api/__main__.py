@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import uvicorn
 
@@ -44,7 +45,7 @@ def main() -> None:
         # What bounds a flood of connections before the app sees a request (see "Under attack" in the README):
         # h11 with a deadline on headers and a cap on their size, a cap on open connections (past it uvicorn
         # answers 503 at once), and idle keep-alive connections closed early.
-        http=DeadlineH11Protocol,
+        http=partial(DeadlineH11Protocol, headers_timeout=settings.headers_timeout_seconds),
         h11_max_incomplete_event_size=settings.max_header_bytes,
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keep_alive_seconds,

@@ -16,28 +16,27 @@ where uvicorn's httptools protocol gathers headers without a limit.
 from __future__ import annotations
 
 import asyncio
-from functools import cache
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
-
-from api.settings import load_settings
 
 __all__ = ["DeadlineH11Protocol"]
 
 _TOO_SLOW = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
-@cache
-def _headers_deadline() -> float:
-    # uvicorn builds the protocol itself (in each worker process): it reads the setting once, there.
-    return load_settings().headers_timeout_seconds
-
-
 class DeadlineH11Protocol(H11Protocol):
-    """Closes a connection whose request headers are not complete in time."""
+    """Closes a connection whose request headers are not complete in ``headers_timeout`` seconds.
+
+    uvicorn builds the protocol itself: api.__main__ hands it this class with the deadline
+    from the settings bound in (functools.partial).
+    """
 
     _headers_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args, headers_timeout: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._headers_timeout = headers_timeout
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -54,7 +53,7 @@ class DeadlineH11Protocol(H11Protocol):
     def _start_headers_clock(self) -> None:
         self._stop_headers_clock()
         if not self.transport.is_closing():
-            self._headers_timer = self.loop.call_later(_headers_deadline(), self._headers_too_slow)
+            self._headers_timer = self.loop.call_later(self._headers_timeout, self._headers_too_slow)
 
     def _stop_headers_clock(self) -> None:
         if self._headers_timer is not None:
