@@ -7,7 +7,7 @@ from functools import partial
 
 import uvicorn
 
-from api.http_protocol import DeadlineH11Protocol
+from api.http_protocol import DeadlineHttpToolsProtocol
 from api.logs import configure_logging
 from api.settings import SettingsError, load_settings
 
@@ -43,10 +43,13 @@ def main() -> None:
         # runs the lifespan's shutdown, which flushes the prediction log.
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         # What bounds a flood of connections before the app sees a request (see "Under attack" in the README):
-        # h11 with a deadline on headers and a cap on their size, a cap on open connections (past it uvicorn
-        # answers 503 at once), and idle keep-alive connections closed early.
-        http=partial(DeadlineH11Protocol, headers_timeout=settings.headers_timeout_seconds),
-        h11_max_incomplete_event_size=settings.max_header_bytes,
+        # a deadline on headers and a cap on their size (api.http_protocol), a cap on open connections (past
+        # it uvicorn answers 503 at once), and idle keep-alive connections closed early.
+        http=partial(
+            DeadlineHttpToolsProtocol,
+            headers_timeout=settings.headers_timeout_seconds,
+            max_header_bytes=settings.max_header_bytes,
+        ),
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keep_alive_seconds,
     )

@@ -87,7 +87,7 @@ class BodyLimitMiddleware:
 
         try:
             if length is not None:
-                # h11 refuses a body longer than its Content-Length, so the header is the truth: draw it now.
+                # The parser reads exactly Content-Length bytes as the body: the header is the truth, draw it now.
                 if not length.isdigit() or int(length) > self.max_bytes:
                     raise account.too_large()
                 account.draw_up_to(int(length))

@@ -169,7 +169,9 @@ class Settings(BaseSettings):
     headers_timeout_seconds: float = Field(
         10.0, gt=0, description="Time a connection has to send a request's headers; then it is closed (408)."
     )
-    max_header_bytes: int = Field(16_384, ge=4096, description="Largest request line plus headers (h11's limit).")
+    max_header_bytes: int = Field(
+        16_384, ge=4096, description="Largest request line plus headers; past it, 431 and the connection is closed."
+    )
     keep_alive_seconds: int = Field(5, ge=1, description="An idle keep-alive connection is closed after this.")
     log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per log line.")
     graceful_shutdown_seconds: float = Field(
