@@ -42,7 +42,9 @@ class TimeoutMiddleware:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, send_tracking), self.seconds)
+            # A deadline on this task itself: asyncio.wait_for would start a second task per request.
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, send_tracking)
         except TimeoutError:
             if started:  # too late for a status code; the connection just ends
                 raise
