@@ -12,6 +12,7 @@ failing requests.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from typing import ClassVar
@@ -66,6 +67,11 @@ class SweptMemoryStorage(MemoryStorage):
         if now >= self._next_sweep:
             self._next_sweep = now + self.SWEEP_SECONDS
             self._MemoryStorage__expire_events()
+
+
+# slowapi asks inspect.signature(key_func) on every request, to see whether it takes the request:
+# a signature set once here is returned as it is, instead of being rebuilt from the code each time.
+client_key.__signature__ = inspect.signature(client_key)  # type: ignore[attr-defined]
 
 
 def create_limiter(settings: Settings) -> Limiter:

@@ -1,61 +1,78 @@
-"""The reference: the flight-delay model served the way most tutorials do it.
+"""The yardstick: any bundle's pipeline served the way most tutorials do it.
 
-Kept as the benchmark's yardstick (scripts/bench.py), not as something to
-deploy: a sync endpoint (so every request hops to the threadpool), a one-row
-pandas DataFrame per request, and ``predict_proba`` on the joblib pipeline.
+Not something to deploy: what scripts/bench.py measures freeport against, on the
+same artifact. A typed pydantic body built from the bundle's card, a sync
+endpoint (so every request hops to the threadpool), a one-row pandas DataFrame
+per request, and ``predict_proba`` (or ``predict``) on the joblib pipeline.
 
-    uvicorn bench.baseline_server:app --port 8001
+    BASELINE_BUNDLE=models/flight-delay uvicorn bench.baseline_server:app --port 8001
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Optional
 
 import joblib
 import pandas as pd
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-MODEL_PATH = Path(os.environ.get("BASELINE_MODEL", "models/flight-delay/model.joblib"))
+BUNDLE = Path(os.environ.get("BASELINE_BUNDLE", "models/flight-delay"))
+_TYPES = {"number": float, "integer": int, "boolean": bool}
+
+card = json.loads((BUNDLE / "card.json").read_text())
+model = joblib.load(BUNDLE / card.get("artifact", {}).get("path", "model.joblib"))
+columns = [feature["name"] for feature in card["features"]]
+
+
+def _field_type(feature: dict) -> type:
+    if feature["type"] == "category":
+        categories = feature.get("categories") or [""]
+        kind = type(categories[0])
+    else:
+        kind = _TYPES[feature["type"]]
+    return Optional[kind] if feature.get("nullable") else kind  # noqa: UP045 -- create_model needs a type object
+
+
+# Column names such as "weight (kg)" are not identifiers: field i, with the column name as its alias.
+Row = create_model(
+    "Row",
+    __config__=ConfigDict(populate_by_name=True),
+    **{f"f{i}": (_field_type(f), Field(alias=f["name"])) for i, f in enumerate(card["features"])},
+)
+
+
+class Rows(BaseModel):
+    rows: list[Row]  # type: ignore[valid-type]
+
 
 app = FastAPI(title="baseline")
-model = joblib.load(MODEL_PATH)
+scores = getattr(model, "predict_proba", None) if card["task"] == "classification" else None
 
 
-class Flight(BaseModel):
-    carrier: str
-    origin: str
-    dest: str
-    month: int
-    day_of_week: str
-    dep_hour: int
-    distance: int
-
-
-class Flights(BaseModel):
-    rows: list[Flight]
+def _answers(frame: pd.DataFrame) -> list[dict]:
+    if scores is None:
+        return [{"prediction": p.item() if hasattr(p, "item") else p} for p in model.predict(frame)]
+    classes = model.classes_
+    return [
+        {
+            "prediction": str(classes[p.argmax()]),
+            "probabilities": {str(c): float(v) for c, v in zip(classes, p, strict=True)},
+        }
+        for p in scores(frame)
+    ]
 
 
 @app.post("/predict")
-def predict(flight: Flight) -> dict:
-    frame = pd.DataFrame([flight.model_dump()])
-    probabilities = model.predict_proba(frame)[0]
-    best = probabilities.argmax()
-    return {
-        "prediction": str(model.classes_[best]),
-        "probabilities": {str(c): float(p) for c, p in zip(model.classes_, probabilities, strict=True)},
-    }
+def predict(row: Row) -> dict:  # type: ignore[valid-type]
+    frame = pd.DataFrame([row.model_dump(by_alias=True)], columns=columns)
+    return _answers(frame)[0]
 
 
 @app.post("/predict/batch")
-def predict_batch(flights: Flights) -> dict:
-    frame = pd.DataFrame([flight.model_dump() for flight in flights.rows])
-    probabilities = model.predict_proba(frame)
-    return {
-        "predictions": [
-            {"prediction": str(model.classes_[p.argmax()]),
-             "probabilities": {str(c): float(v) for c, v in zip(model.classes_, p, strict=True)}}
-            for p in probabilities
-        ]
-    }
+def predict_batch(body: Rows) -> dict:
+    frame = pd.DataFrame([row.model_dump(by_alias=True) for row in body.rows], columns=columns)
+    return {"predictions": _answers(frame)}

@@ -1,30 +1,39 @@
-"""Benchmark freeport against the usual way of serving a model, on this machine.
+"""Benchmark freeport against the naive way of serving the same model, for each kind of model.
 
-    python scripts/bench.py            # full: 3 runs, 10 s per load level (~5 minutes)
-    python scripts/bench.py --quick    # 3 runs, 3 s per load level (~3 minutes)
+    .venv/bin/python scripts/bench.py            # 3 interleaved rounds, 6 s per load (~15 minutes)
+    .venv/bin/python scripts/bench.py --quick    # 1 round, 2 s per load (~4 minutes)
+    .venv/bin/python scripts/bench.py --kinds flight-delay,own-function --rounds 2
 
-Each server runs as one worker pinned to core 0 (taskset); the load generator
-(wrk, `apt-get install -y wrk`) and this script run on core 1. Every load level
-is measured after WARMUP_SECONDS of the same load, so it shows the steady state;
-the first moments after start-up are the cold-start rows' subject. Both servers serve
-the flight-delay bundle: freeport as shipped (`python -m api`, ONNX engine), and
-bench/baseline_server.py, the tutorial way (sync endpoint, a pandas frame per
-request, the joblib pipeline). Prints medians over the runs, the ratios
-freeport / baseline, and a scaling table for freeport with 1, 3 and 10 bundles.
-Needs Linux (taskset, /proc) and two cores.
+What it sends is what users send: distinct rows the model never saw (bench/rows.py),
+in turn, for single requests and for 1,000-row batches. What it serves is what
+students bring: the flight-delay example and, from the "any model" zoo
+(tests/zoo.py), a bare HistGradientBoosting, a forest, a linear pipeline over
+text columns, and a pipeline with the student's own function (served on
+scikit-learn: it has no ONNX). For each kind, freeport (`python -m api`, the
+prediction log on, in a fresh SQLite file) and the naive server
+(bench/baseline_server.py: sync endpoint, a DataFrame per request, the joblib
+pipeline) serve the same bundle, one after the other, in every round; the HTTP
+floor (bench/hello_server.py) runs in every round too, and freeport once more on
+the first kind with its log in PostgreSQL (a throwaway cluster on the client's
+core, as a database on another machine would be). Last, freeport with the three
+examples answers 10,000 requests across them, for its memory.
+
+Each server is one process pinned to core 0; wrk loads it from core 1, one
+second of unmeasured warm-up before each measured load. Figures are medians
+over the rounds, with their range where it matters; a load during which other
+processes took more than 5 % of a core (bench/host.py) is counted and named.
+Needs Linux, two cores, taskset and wrk (`apt-get install -y wrk`).
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
-import re
 import shutil
+import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,133 +43,61 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS = REPO / "models"
-SERVER_CORE, CLIENT_CORE = "0", "1"
-CONNECTIONS = (1, 8, 64)
-BATCH_SIZES = (1, 10, 100, 1000, 10_000)
-# Unmeasured load before each measured level, the same for both servers. Right after start-up
-# freeport's log writer imports SQLAlchemy and opens the database (kept off the cold start on
-# purpose), which without this lands in the 1-connection p99.
-WARMUP_SECONDS = 2
+sys.path.insert(0, str(REPO))
+
+from bench.host import BUSY_PERCENT, HostWatch  # noqa: E402 -- needs the path above
+from bench.load import Load, requests_for, run_wrk  # noqa: E402
+from bench.rows import EXAMPLE_NAMES, Kind, prepare  # noqa: E402
+from bench.servers import CLIENT_CORE, Server, freeport, hello, naive, post  # noqa: E402
+
+DEFAULT_KINDS = ("flight-delay", "hgb-regressor", "forest-multiclass", "text-gaps-onehot", "own-function")
+CONNECTIONS = (1, 64)
+WARMUP_SECONDS = 1
+BATCH_REPEAT = 10
+EXAMPLE_REQUESTS = 10_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass
-class Server:
-    """A server process under test, started pinned and stopped after."""
+class Measured:
+    """One server's figures in one round."""
 
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    port: int
-    predict_path: str
-    batch_path: str
-    process: subprocess.Popen | None = None
-    served: int = 0
-    results: dict = field(default_factory=dict)
-
-    def start(self, row: dict) -> None:
-        started = time.perf_counter()
-        self.process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *self.argv], cwd=REPO, env={**os.environ, **self.env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        body = json.dumps(row).encode()
-        while True:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{self.name} exited with {self.process.returncode} while starting")
-            if time.perf_counter() - started > 120:
-                raise SystemExit(f"{self.name} did not answer a prediction within 120 s")
-            try:
-                status, _ = post(self.port, self.predict_path, body)
-            except OSError:
-                status = None
-            if status == 200:
-                break
-            time.sleep(0.005)
-        self.results["cold_start_s"] = time.perf_counter() - started
-        cpu = psutil.Process(self.process.pid).cpu_times()
-        self.results["startup_cpu_s"] = cpu.user + cpu.system
-        self.served = 1
-
-    def rss_mb(self) -> float:
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
-
-    def peak_rss_mb(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    loads: dict[int, Load] = field(default_factory=dict)
+    busy: list[str] = field(default_factory=list)  # the loads taken while the host was busy
+    figures: dict[str, float] = field(default_factory=dict)
 
 
-def post(port: int, path: str, body: bytes, connection: http.client.HTTPConnection | None = None):
-    own = connection is None
-    connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request("POST", path, body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        if own:
-            connection.close()
+def _loads(server: Server, requests: list[tuple[str, bytes]], seconds: float, measured: Measured, also=list) -> None:
+    base = f"http://127.0.0.1:{server.port}"
+    for connections in CONNECTIONS:
+        server.served += run_wrk(base, requests, connections, WARMUP_SECONDS, CLIENT_CORE).requests
+        with HostWatch(lambda: [server.process.pid, *also()]) as watch:
+            load = run_wrk(base, requests, connections, seconds, CLIENT_CORE)
+        server.served += load.requests
+        measured.loads[connections] = load
+        if watch.result.busy:
+            measured.busy.append(f"{server.name} {connections} conn: others {watch.result.others_percent:.0f} %, "
+                                 f"steal {watch.result.steal_percent:.0f} %")
 
 
-def _duration_ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+def _batch_ms(server: Server, rows: list[dict]) -> float:
+    """Median time of a 1,000-distinct-row batch over a kept-alive connection (the first warms up).
 
+    Each repeat starts the same rows at another place, so no two bodies are the same bytes.
+    """
+    import http.client
 
-def run_wrk(port: int, path: str, row: dict, connections: int, seconds: float) -> dict:
-    """Single-row POSTs from wrk on the client core: req/s, p50/p99 (ms), errors, requests."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            'wrk.method = "POST"\n'
-            f"wrk.body = {json.dumps(json.dumps(row))}\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-        )
-    try:
-        out = subprocess.run(
-            ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-             "--timeout", "5s", "-s", script.name, f"http://127.0.0.1:{port}{path}"],
-            capture_output=True, text=True, check=True,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    percentile = {p: _duration_ms(v) for p, v in re.findall(r"\b(50|99)(?:\.000)?%\s+([\d.]+(?:us|ms|s|m))", out)}
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors += sum(int(n) for n in socket.groups()) if socket else 0
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": percentile["50"],
-        "p99_ms": percentile["99"],
-        "errors": errors,
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-    }
-
-
-def steady_load(server: Server, row: dict, connections: int, seconds: float) -> dict:
-    """run_wrk after WARMUP_SECONDS of the same load; counts every request in ``server.served``."""
-    server.served += run_wrk(server.port, server.predict_path, row, connections, WARMUP_SECONDS)["requests"]
-    load = run_wrk(server.port, server.predict_path, row, connections, seconds)
-    server.served += load["requests"]
-    return load
-
-
-def batch_latency_ms(server: Server, rows: list[dict], repeat: int) -> float:
-    """Median latency of a batch request over one kept-alive connection."""
-    body = json.dumps({"rows": rows}).encode()
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
     timings = []
     try:
-        for _ in range(repeat + 1):  # the first warms up
+        for repeat in range(BATCH_REPEAT + 1):
+            shift = repeat * 97 % len(rows)
+            body = json.dumps({"rows": rows[shift:] + rows[:shift]}).encode()
             started = time.perf_counter()
             status, payload = post(server.port, server.batch_path, body, connection)
             timings.append((time.perf_counter() - started) * 1000)
@@ -168,187 +105,205 @@ def batch_latency_ms(server: Server, rows: list[dict], repeat: int) -> float:
                 raise SystemExit(f"{server.name} answered a {len(rows)}-row batch with {status}: {payload[:300]}")
     finally:
         connection.close()
-    server.served += repeat + 1
+    server.served += BATCH_REPEAT + 1
     return statistics.median(timings[1:])
 
 
-def example_rows(name: str, count: int) -> list[dict]:
-    examples = json.loads((MODELS / name / "card.json").read_text())["examples"]
-    return [examples[i % len(examples)] for i in range(count)]
+def _log_drained(server: Server, deadline_s: float = 60) -> dict[str, float]:
+    """Wait for freeport's prediction log to store everything: seconds it took, and its counters."""
+    started = time.perf_counter()
+    while (log := server.get_json("/ready")["database"])["queued"] and time.perf_counter() - started < deadline_s:
+        time.sleep(0.1)
+    return {"log_drain_s": time.perf_counter() - started, "log_written": log["written"],
+            "log_dropped": log["dropped"], "log_unwritten": log["queued"]}
 
 
-def freeport(port: int, models_dir: Path, workdir: Path) -> Server:
-    # A fresh log database per server: runs that inherit the last one's rows insert into bigger indexes.
-    database = Path(tempfile.mkdtemp(prefix=f"bench-{port}-", dir=workdir)) / "predictions.db"
-    env = {"PORT": str(port), "HOST": "127.0.0.1", "MODELS_DIR": str(models_dir), "LOG_LEVEL": "warning",
-           "DATABASE_URL": f"sqlite:///{database}", "MAX_BATCH_ROWS": "10000",
-           # One load generator is one client: lift the per-client limits, or the bench measures 429s.
-           "RATE_LIMIT_PREDICT": "100000000/minute", "RATE_LIMIT_BATCH": "100000000/minute",
-           "MAX_BODY_BYTES": str(16 * 2**20)}  # room for the 10,000-row batches of the scaling table
-    return Server("freeport", [sys.executable, "-m", "api"], env, port,
-                  "/models/flight-delay/predict", "/models/flight-delay/predict/batch")
-
-
-def baseline(port: int) -> Server:
-    argv = [sys.executable, "-m", "uvicorn", "bench.baseline_server:app", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning"]
-    return Server("baseline", argv, {}, port, "/predict", "/predict/batch")
-
-
-def measure(server: Server, row: dict, seconds: float, batch_repeat: int) -> dict:
-    server.start(row)
+def measure(server: Server, kind: Kind, seconds: float, workdir: Path, also=list) -> Measured:
+    measured = Measured()
+    requests = requests_for(server.predict_path, kind.rows)
+    server.start(requests[0][1], workdir / f"{server.name}-{server.port}.log")
     try:
-        return _measure(server, row, seconds, batch_repeat)
+        measured.figures.update(cold_start_s=server.cold_start_s, startup_cpu_s=server.startup_cpu_s,
+                                idle_rss_mb=server.rss_mb())
+        _loads(server, requests, seconds, measured, also)
+        measured.figures["batch_ms"] = _batch_ms(server, kind.rows)
+        measured.figures.update(rss_mb=server.rss_mb(), peak_rss_mb=server.peak_rss_mb(), served=server.served)
+        if server.name.startswith("freeport"):
+            measured.figures["engine"] = server.get_json("/models")[0]["engine"]
+            measured.figures.update(_log_drained(server))
     finally:
         server.stop()
+    return measured
 
 
-def prediction_log(port: int) -> dict:
-    """freeport's prediction-log counters (queued, written, dropped), from /ready."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def measure_examples(models: Path, workdir: Path, kinds: dict[str, Kind]) -> Measured:
+    """freeport with the three examples: start-up, then EXAMPLE_REQUESTS single rows across them, then RSS."""
+    measured = Measured()
+    server = freeport(models, free_port(), f"sqlite:///{workdir / 'examples.db'}", workdir / "examples-spill")
+    requests = [r for name in EXAMPLE_NAMES for r in requests_for(f"/models/{name}/predict", kinds[name].rows)]
+    requests = [requests[i] for i in sorted(range(len(requests)), key=lambda i: (i % 1000, i))]  # models in turn
+    server.start(requests[0][1], workdir / "examples.log")
     try:
-        connection.request("GET", "/ready")
-        return json.loads(connection.getresponse().read())["database"]
+        measured.figures.update(cold_start_s=server.cold_start_s, startup_cpu_s=server.startup_cpu_s,
+                                idle_rss_mb=server.rss_mb())
+        base = f"http://127.0.0.1:{server.port}"
+        while server.served < EXAMPLE_REQUESTS:
+            server.served += run_wrk(base, requests, 8, 2, CLIENT_CORE).requests
+        measured.figures.update(served=server.served, rss_mb=server.rss_mb(), peak_rss_mb=server.peak_rss_mb())
     finally:
-        connection.close()
+        server.stop()
+    return measured
 
 
-def _measure(server: Server, row: dict, seconds: float, batch_repeat: int) -> dict:
-    results = server.results
-    results["idle_rss_mb"] = server.rss_mb()
-    for connections in CONNECTIONS:
-        load = steady_load(server, row, connections, seconds)
-        for key in ("rps", "p50_ms", "p99_ms", "errors"):
-            results[f"c{connections}_{key}"] = load[key]
-    logged = server.name == "freeport"
-    if logged:  # the log writer gives way to requests: does it still keep up under full load?
-        results["log_backlog_rows"] = prediction_log(server.port)["queued"]
-    results["batch1000_p50_ms"] = batch_latency_ms(server, example_rows("flight-delay", 1000), batch_repeat)
-    results["peak_rss_mb"] = server.peak_rss_mb()
-    results["rss_after_mb"] = server.rss_mb()
-    results["requests_served"] = server.served
-    if logged:
-        started = time.perf_counter()
-        while (log := prediction_log(server.port))["queued"] and time.perf_counter() - started < 60:
-            time.sleep(0.1)
-        results["log_drain_s"] = time.perf_counter() - started
-        results["log_dropped_rows"] = log["dropped"]
-        results["log_unwritten_rows"] = log["queued"]
+def _cluster_pids(cluster) -> list[int]:
+    """The throwaway PostgreSQL's postmaster and its backends: load under test, not the host's noise."""
+    pid_file = cluster.data / "postmaster.pid"
+    if not pid_file.exists():
+        return []
+    postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+    return [postmaster.pid, *(child.pid for child in postmaster.children(recursive=True))]
+
+
+def run_round(kinds: list[Kind], examples: dict[str, Kind], seconds: float, workdir: Path, cluster) -> dict:
+    """One round: the floor, then each kind on freeport and on the naive server, then the examples together."""
+    results: dict = {}
+    results["floor"] = measure(hello(free_port()), kinds[0], seconds, workdir)
+    for number, kind in enumerate(kinds):
+        alone = workdir / f"only-{kind.name}"
+        if not alone.exists():
+            alone.mkdir()
+            (alone / kind.name).symlink_to(kind.bundle, target_is_directory=True)
+        fresh = workdir / f"{kind.name}-{time.monotonic_ns()}"
+        ours = freeport(alone, free_port(), f"sqlite:///{fresh}.db", Path(f"{fresh}-spill"))
+        results[(kind.name, "freeport")] = measure(ours, kind, seconds, workdir)
+        if number == 0 and cluster is not None:
+            spill = Path(f"{fresh}-pg-spill")
+            on_pg = freeport(alone, free_port(), cluster.url, spill, name="freeport, PostgreSQL log")
+            results[(kind.name, "freeport-pg")] = measure(on_pg, kind, seconds, workdir,
+                                                            also=lambda: _cluster_pids(cluster))
+        results[(kind.name, "naive")] = measure(naive(kind.bundle, free_port()), kind, seconds, workdir)
+    if examples:
+        together = workdir / "examples"
+        if not together.exists():
+            together.mkdir()
+            for name in EXAMPLE_NAMES:
+                (together / name).symlink_to(examples[name].bundle, target_is_directory=True)
+        results["examples"] = measure_examples(together, workdir, examples)
     return results
 
 
-def in_process_floor() -> dict:
-    """The model call alone, no HTTP: scikit-learn on a DataFrame and onnxruntime on arrays."""
-    sys.path.insert(0, str(REPO))
-    from api.bundle import load_engine
-    from api.card import read_card
-
-    card = read_card(MODELS / "flight-delay")
-    floors = {}
-    for engine in ("sklearn", "onnx"):
-        loaded, _ = load_engine(MODELS / "flight-delay", card, engine=engine, allow_version_mismatch=True)
-        for size, repeat in ((1, 300), (1000, 20)):
-            rows = example_rows("flight-delay", size)
-            loaded.run(rows)
-            timings = []
-            for _ in range(repeat):
-                started = time.perf_counter()
-                loaded.run(rows)
-                timings.append((time.perf_counter() - started) * 1000)
-            floors[f"{engine}_{size}_ms"] = statistics.median(timings)
-    return floors
+# -- reporting --------------------------------------------------------------------------------------------
+def _median(rounds: list[dict], key, pick) -> float:
+    return statistics.median(pick(r[key]) for r in rounds)
 
 
-def bundles_dir(count: int, root: Path) -> Path:
-    """``count`` bundles: flight-delay first, then the other examples, then renamed flight-delay copies."""
-    target = root / f"models-{count}"
-    names = ["flight-delay", "fuel-economy", "penguins"][:count]
-    for name in names:
-        shutil.copytree(MODELS / name, target / name)
-    for copy in range(count - len(names)):
-        name = f"flight-delay-{copy + 2}"
-        shutil.copytree(MODELS / "flight-delay", target / name)
-        card = json.loads((target / name / "card.json").read_text())
-        card["name"] = name
-        (target / name / "card.json").write_text(json.dumps(card))
-    return target
+def _spread(rounds: list[dict], key, pick, fmt: str) -> str:
+    values = [pick(r[key]) for r in rounds]
+    middle = fmt.format(statistics.median(values))
+    return middle if len(values) == 1 else f"{middle} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
-def scaling(root: Path, row: dict, seconds: float, port: int) -> list[dict]:
-    table = []
-    for count in (1, 3, 10):
-        server = freeport(port, bundles_dir(count, root), root)
-        server.start(row)
-        try:
-            table.append(_scale(server, count, row, seconds))
-        finally:
-            server.stop()
-    return table
+def _p50_p99(rounds: list[dict], key) -> str:
+    return (f"{_median(rounds, key, lambda m: m.loads[1].p50):.2f} / "
+            f"{_median(rounds, key, lambda m: m.loads[1].p99):.2f}")
 
 
-def _scale(server: Server, count: int, row: dict, seconds: float) -> dict:
-    """One row of the scaling table, for a server already started with ``count`` bundles."""
-    entry = {"bundles": count, "idle_rss_mb": server.rss_mb()}
-    load = steady_load(server, row, 1, seconds)
-    entry.update(rps_1conn=load["rps"], p50_ms=load["p50_ms"], p99_ms=load["p99_ms"])
-    # Past 10,000 single-row requests, as the target says, at 8 connections.
-    while server.served < 10_000:
-        server.served += run_wrk(server.port, server.predict_path, row, 8, 2)["requests"]
-    entry["requests_served"] = server.served
-    entry["rss_after_mb"] = server.rss_mb()
-    # Then the batches; 10,000 rows (10x the default MAX_BATCH_ROWS) set the peak.
-    for size in BATCH_SIZES:
-        entry[f"batch{size}_ms"] = batch_latency_ms(server, example_rows("flight-delay", size),
-                                                    3 if size >= 10_000 else 10)
-    entry["peak_rss_mb"] = server.peak_rss_mb()
-    return entry
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.1f}x" if theirs else "-"
 
 
-def median_of(runs: list[dict]) -> dict:
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+def print_kinds(rounds: list[dict], kinds: list[Kind]) -> None:
+    print("| kind | engine | req/s 1 conn | x naive | req/s 64 conn | x naive | 1 conn p50 / p99 / p99.9 (ms) | "
+          "batch 1,000 (ms) | x naive | RSS MB (naive) | start s / CPU s (naive) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for kind in kinds:
+        ours, theirs = (kind.name, "freeport"), (kind.name, "naive")
+        def rps(c):
+            return lambda m: m.loads[c].rps
+        def fig(name):
+            return lambda m: m.figures[name]
+        engine = rounds[0][ours].figures["engine"]
+        print(
+            f"| {kind.name} | {engine} | {_spread(rounds, ours, rps(1), '{:,.0f}')} "
+            f"| {_ratio(_median(rounds, ours, rps(1)), _median(rounds, theirs, rps(1)))} "
+            f"| {_spread(rounds, ours, rps(64), '{:,.0f}')} "
+            f"| {_ratio(_median(rounds, ours, rps(64)), _median(rounds, theirs, rps(64)))} "
+            f"| {_median(rounds, ours, lambda m: m.loads[1].p50):.2f} / "
+            f"{_spread(rounds, ours, lambda m: m.loads[1].p99, '{:.2f}')} / "
+            f"{_median(rounds, ours, lambda m: m.loads[1].p999):.1f} "
+            f"| {_spread(rounds, ours, fig('batch_ms'), '{:.1f}')} "
+            f"| {_ratio(_median(rounds, theirs, fig('batch_ms')), _median(rounds, ours, fig('batch_ms')))} faster "
+            f"| {_median(rounds, ours, fig('rss_mb')):.0f} ({_median(rounds, theirs, fig('rss_mb')):.0f}) "
+            f"| {_median(rounds, ours, fig('cold_start_s')):.2f} / {_median(rounds, ours, fig('startup_cpu_s')):.2f} "
+            f"({_median(rounds, theirs, fig('cold_start_s')):.2f} / "
+            f"{_median(rounds, theirs, fig('startup_cpu_s')):.2f}) |"
+        )
 
 
-ROWS = [
-    ("cold start: exec to first prediction (s)", "cold_start_s", "{:.2f}"),
-    ("CPU seconds of start-up", "startup_cpu_s", "{:.2f}"),
-    ("idle RSS (MB)", "idle_rss_mb", "{:.0f}"),
-    ("peak RSS (MB)", "peak_rss_mb", "{:.0f}"),
-    *[(f"1 row, {c} conn: req/s", f"c{c}_rps", "{:,.0f}") for c in CONNECTIONS],
-    *[(f"1 row, {c} conn: p50 / p99 (ms)", f"c{c}_p50_ms", None) for c in CONNECTIONS],
-    *[(f"1 row, {c} conn: errors", f"c{c}_errors", "{:.0f}") for c in CONNECTIONS],
-    ("1,000-row batch p50 (ms)", "batch1000_p50_ms", "{:.1f}"),
-    ("RSS after the run (MB)", "rss_after_mb", "{:.0f}"),
-]
+def print_naive(rounds: list[dict], kinds: list[Kind]) -> None:
+    print("| kind | naive req/s 1 conn | naive req/s 64 conn | naive 1 conn p50 / p99 (ms) | naive batch 1,000 (ms) |")
+    print("|---|---:|---:|---:|---:|")
+    for kind in kinds:
+        key = (kind.name, "naive")
+        print(f"| {kind.name} | {_median(rounds, key, lambda m: m.loads[1].rps):,.0f} "
+              f"| {_median(rounds, key, lambda m: m.loads[64].rps):,.0f} "
+              f"| {_p50_p99(rounds, key)} | {_median(rounds, key, lambda m: m.figures['batch_ms']):.1f} |")
 
 
-def print_log_check(ours: dict) -> None:
-    print(f"\nfreeport's prediction log: {ours['log_backlog_rows']:,.0f} rows waiting right after the "
-          f"64-connection load, all written {ours['log_drain_s']:.1f} s after the last request; "
-          f"{ours['log_dropped_rows']:,.0f} dropped, {ours['log_unwritten_rows']:,.0f} unwritten (medians)")
+def print_log(rounds: list[dict], kinds: list[Kind]) -> None:
+    print("| prediction log | req/s 1 conn | req/s 64 conn | 1 conn p50 / p99 (ms) | batch 1,000 (ms) | "
+          "rows written | dropped | stored within (s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, key in (("SQLite", (kinds[0].name, "freeport")), ("PostgreSQL", (kinds[0].name, "freeport-pg"))):
+        if key not in rounds[0]:
+            continue
+        print(f"| {label} | {_median(rounds, key, lambda m: m.loads[1].rps):,.0f} "
+              f"| {_median(rounds, key, lambda m: m.loads[64].rps):,.0f} "
+              f"| {_p50_p99(rounds, key)} | {_median(rounds, key, lambda m: m.figures['batch_ms']):.1f} "
+              f"| {_median(rounds, key, lambda m: m.figures['log_written']):,.0f} "
+              f"| {_median(rounds, key, lambda m: m.figures['log_dropped']):,.0f} "
+              f"| {_median(rounds, key, lambda m: m.figures['log_drain_s']):.1f} |")
 
 
-def print_comparison(ours: dict, theirs: dict) -> None:
-    print("| measure | freeport | baseline | freeport / baseline |")
-    print("|---|---:|---:|---:|")
-    for label, key, fmt in ROWS:
-        if fmt is None:  # latency pairs
-            p99 = key.replace("p50", "p99")
-            cells = [f"{r[key]:.2f} / {r[p99]:.2f}" for r in (ours, theirs)]
-            ratio = f"{ours[key] / theirs[key]:.2f}x" if theirs[key] else "-"
+def print_targets(rounds: list[dict], kinds: list[Kind]) -> None:
+    floor64 = _median(rounds, "floor", lambda m: m.loads[64].rps)
+    floor1 = _median(rounds, "floor", lambda m: m.loads[1].rps)
+    print(f"HTTP floor (FastAPI reading the body, nothing else): {floor1:,.0f} req/s at 1 conn, "
+          f"{floor64:,.0f} at 64\n")
+    print("| kind | target | result | met? |\n|---|---|---|---|")
+
+    def row(kind: str, target: str, result: str, met: bool) -> None:
+        print(f"| {kind} | {target} | {result} | {'yes' if met else 'NO'} |")
+
+    for kind in kinds:
+        ours, theirs = (kind.name, "freeport"), (kind.name, "naive")
+        x1 = _median(rounds, ours, lambda m: m.loads[1].rps) / _median(rounds, theirs, lambda m: m.loads[1].rps)
+        x64 = _median(rounds, ours, lambda m: m.loads[64].rps) / _median(rounds, theirs, lambda m: m.loads[64].rps)
+        rps64 = _median(rounds, ours, lambda m: m.loads[64].rps)
+        if rounds[0][ours].figures["engine"] == "onnx":
+            p99 = _median(rounds, ours, lambda m: m.loads[1].p99)
+            batch = _median(rounds, ours, lambda m: m.figures["batch_ms"])
+            start = _median(rounds, ours, lambda m: m.figures["cold_start_s"])
+            cpu = _median(rounds, ours, lambda m: m.figures["startup_cpu_s"])
+            row(kind.name, ">= 10x naive at 1 and 64 conn", f"{x1:.1f}x / {x64:.1f}x", x1 >= 10 and x64 >= 10)
+            row(kind.name, "p99 at 1 conn <= 3 ms", f"{p99:.2f} ms", p99 <= 3)
+            row(kind.name, ">= 1,500 req/s at 64 conn", f"{rps64:,.0f} ({rps64 / floor64:.0%} of the floor)",
+                rps64 >= 1500)
+            row(kind.name, "1,000-row batch <= 12 ms", f"{batch:.1f} ms", batch <= 12)
+            row(kind.name, "<= 1 s and <= 1 CPU s to first prediction", f"{start:.2f} s, {cpu:.2f} CPU s",
+                start <= 1 and cpu <= 1)
         else:
-            cells = [fmt.format(r[key]) for r in (ours, theirs)]
-            ratio = f"{ours[key] / theirs[key]:.2f}x" if theirs[key] else "-"
-        print(f"| {label} | {cells[0]} | {cells[1]} | {ratio} |")
-
-
-def print_scaling(table: list[dict]) -> None:
-    print("| bundles | idle RSS (MB) | RSS after N single rows (MB) | N | peak RSS (MB) | 1 row, 1 conn req/s | "
-          "p50 / p99 (ms) | " + " | ".join(f"batch {s:,} (ms)" for s in BATCH_SIZES) + " |")
-    print("|---:" * (7 + len(BATCH_SIZES)) + "|")
-    for e in table:
-        batches = " | ".join(f"{e[f'batch{s}_ms']:.1f}" for s in BATCH_SIZES)
-        print(f"| {e['bundles']} | {e['idle_rss_mb']:.0f} | {e['rss_after_mb']:.0f} | {e['requests_served']:,} | "
-              f"{e['peak_rss_mb']:.0f} | {e['rps_1conn']:,.0f} | {e['p50_ms']:.2f} / {e['p99_ms']:.2f} | {batches} |")
+            rss, naive_rss = (_median(rounds, k, lambda m: m.figures["rss_mb"]) for k in (ours, theirs))
+            row(kind.name, "scikit-learn: >= 5x naive at 64 conn", f"{x64:.1f}x", x64 >= 5)
+            row(kind.name, "scikit-learn: RSS <= naive's", f"{rss:.0f} MB vs {naive_rss:.0f} MB", rss <= naive_rss)
+    if "examples" in rounds[0]:
+        rss = _median(rounds, "examples", lambda m: m.figures["rss_mb"])
+        served = _median(rounds, "examples", lambda m: m.figures["served"])
+        row("3 examples", "RSS <= 150 MB after 10,000 requests", f"{rss:.0f} MB after {served:,.0f}", rss <= 150)
+        start = _median(rounds, "examples", lambda m: m.figures["cold_start_s"])
+        cpu = _median(rounds, "examples", lambda m: m.figures["startup_cpu_s"])
+        row("3 examples", "<= 1 s and <= 1 CPU s to first prediction", f"{start:.2f} s, {cpu:.2f} CPU s",
+            start <= 1 and cpu <= 1)
 
 
 def describe_machine() -> str:
@@ -360,38 +315,57 @@ def describe_machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per load level instead of 10")
-    # Three, so that the median is a run's own figure and one run in a slow spell of the host cannot move it.
-    parser.add_argument("--runs", type=int, default=3, help="runs per server; the table shows medians")
-    parser.add_argument("--port", type=int, default=8790)
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 s loads")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, --quick 1)")
+    parser.add_argument("--seconds", type=float, help="seconds per measured load (default 6, --quick 2)")
+    parser.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help="examples or tests/zoo.py names")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the run with the log in PostgreSQL")
     args = parser.parse_args()
-    if shutil.which("wrk") is None or shutil.which("taskset") is None:
-        raise SystemExit("needs wrk and taskset: apt-get install -y wrk util-linux")
-    os.sched_setaffinity(0, {int(CLIENT_CORE)})
-    seconds = 3 if args.quick else 10
-    row = example_rows("flight-delay", 1)[0]
+    rounds_wanted = args.rounds or (1 if args.quick else 3)
+    seconds = args.seconds or (2 if args.quick else 6)
+    if shutil.which("wrk") is None or shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+        raise SystemExit("needs two cores, wrk and taskset: apt-get install -y wrk util-linux")
+    os.sched_setaffinity(0, {CLIENT_CORE})  # this script, wrk and the throwaway PostgreSQL: off the server's core
+    names = [n.strip() for n in args.kinds.split(",") if n.strip()]
     print(f"machine: {describe_machine()}")
-    print(f"mode: {'quick' if args.quick else 'full'}, {args.runs} runs, {seconds} s per load level\n")
+    print(f"{rounds_wanted} round(s), {seconds:g} s per measured load, kinds: {', '.join(names)}\n", flush=True)
+    cluster = None
     with tempfile.TemporaryDirectory(prefix="freeport-bench-") as tmp:
-        root = Path(tmp)
-        one = bundles_dir(1, root / "compare")
-        ours, theirs = [], []
-        for run in range(args.runs):
-            ours.append(measure(freeport(args.port, one, root), row, seconds, 30))
-            theirs.append(measure(baseline(args.port + 1), row, seconds, 30))
-            print(f"run {run + 1}: freeport {ours[-1]['c1_rps']:,.0f} / {ours[-1]['c64_rps']:,.0f} req/s, "
-                  f"baseline {theirs[-1]['c1_rps']:,.0f} / {theirs[-1]['c64_rps']:,.0f} req/s (1 / 64 conn)",
-                  flush=True)
-        print(f"\n## freeport vs the baseline (flight-delay, medians of {args.runs} runs)\n")
-        print_comparison(median_of(ours), median_of(theirs))
-        print_log_check(median_of(ours))
-        floor = in_process_floor()
-        print("\n## in-process floor (the model call alone, ms)\n")
-        print("| engine | 1 row | 1,000 rows |\n|---|---:|---:|")
-        for engine in ("sklearn", "onnx"):
-            print(f"| {engine} | {floor[f'{engine}_1_ms']:.3f} | {floor[f'{engine}_1000_ms']:.2f} |")
-        print("\n## freeport scaling: bundles loaded, batch sizes\n")
-        print_scaling(scaling(root / "scaling", row, seconds, args.port + 2))
+        workdir = Path(tmp)
+        (workdir / "models").mkdir()
+        kinds = [prepare(name, workdir / "models") for name in names]
+        examples = {k.name: k for k in kinds if k.name in EXAMPLE_NAMES}
+        for name in EXAMPLE_NAMES:
+            if name not in examples:
+                examples[name] = prepare(name, workdir / "models")
+        try:
+            if not args.no_postgres:
+                from tests.pg import ThrowawayCluster
+
+                cluster = ThrowawayCluster()
+                cluster.start()
+            rounds = []
+            for number in range(rounds_wanted):
+                rounds.append(run_round(kinds, examples, seconds, workdir, cluster))
+                flight = rounds[-1][(kinds[0].name, "freeport")].loads
+                print(f"round {number + 1}: {kinds[0].name} {flight[1].rps:,.0f} / {flight[64].rps:,.0f} req/s "
+                      f"at 1 / 64 conn", flush=True)
+        finally:
+            if cluster is not None:
+                cluster.destroy()
+        synthetic = ", ".join(f"{k.name} {k.synthetic_rows}" for k in kinds if k.synthetic_rows)
+        print(f"\nrows: 1,000 distinct per kind; held-out rows with their numbers moved: {synthetic or 'none'}")
+        busy = [f"round {i + 1}: {note}" for i, r in enumerate(rounds) for m in r.values() for note in m.busy]
+        print(f"host: {len(busy)} load(s) ran while other processes took more than {BUSY_PERCENT:.0f} % of a core"
+              + "".join(f"\n  - {note}" for note in busy))
+        print(f"\n## freeport per kind of model (medians of {len(rounds)} round(s); range in brackets)\n")
+        print_kinds(rounds, kinds)
+        print("\n## the naive server on the same artifacts\n")
+        print_naive(rounds, kinds)
+        print(f"\n## the prediction log ({kinds[0].name})\n")
+        print_log(rounds, kinds)
+        print("\n## targets\n")
+        print_targets(rounds, kinds)
 
 
 if __name__ == "__main__":
