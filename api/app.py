@@ -102,12 +102,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.started_at = time.monotonic()
     install_error_handlers(app)
     add_guard_middleware(app, settings, on_key_refusal=metrics.count_key_refusal)
-    app.include_router(health.router)
-    app.include_router(models.router)
-    app.include_router(admin.router)
+    # The predict routes first: a request is matched against each router in turn, and they take
+    # nearly all the traffic (matching them last cost ~20 us a prediction).
     app.include_router(
         build_predict_router(registry), dependencies=predict_guards(app, settings), responses=GUARD_ERRORS
     )
+    app.include_router(health.router)
+    app.include_router(models.router)
+    app.include_router(admin.router)
     # Added last, so outermost: every response, refusals included, is counted, logged and has an id.
     app.add_middleware(ClientAddressMiddleware, hops=settings.trusted_proxy_hops, header=settings.client_ip_header)
     app.add_middleware(ObserveRequestsMiddleware, observers=[metrics.observe_request, log_request])

@@ -74,6 +74,12 @@ def add_guard_middleware(app: FastAPI, settings: Settings, *, on_key_refusal: Ca
 
 
 def predict_guards(app: FastAPI, settings: Settings) -> list:
-    """The predict routes' dependencies (the gate has checked the key already; this documents it in OpenAPI)."""
+    """The predict routes' dependencies: the rate limit and, with keys on, the key check.
+
+    The gate (KeyGateMiddleware) has checked the key already; the dependency documents the
+    schemes in OpenAPI. With keys off there is nothing to document or check, and every
+    dependency costs each prediction its resolution by FastAPI.
+    """
     keys, limiter = app.state.keys, app.state.limiter
-    return [Depends(user_key_dependency(keys)), Depends(predict_limit_dependency(limiter, settings))]
+    limit = [Depends(predict_limit_dependency(limiter, settings))]
+    return limit if keys.open else [Depends(user_key_dependency(keys)), *limit]
