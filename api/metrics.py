@@ -87,13 +87,27 @@ class Metrics:
         )
         ProcessCollector(registry=self.registry)
         self.registry.register(_StateCollector(prediction_log, registry))
+        # prometheus_client's labels() takes a lock and validates the values on every call: each
+        # combination's children are looked up once and kept (the combinations are few and bounded).
+        self._by_labels: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._predictions_by_model: dict[str, Any] = {}
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
         """Count and time one request by its route template (not its raw path: bounded labels)."""
         route = getattr(scope.get("route"), "path", None) or "unmatched"
-        labels = (scope["method"], route, str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        key = (scope["method"], route, status)
+        children = self._by_labels.get(key)
+        if children is None:
+            labels = (scope["method"], route, str(status))
+            children = self._by_labels[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def count_predictions(self, model: str, rows: int) -> None:
+        counter = self._predictions_by_model.get(model)
+        if counter is None:
+            counter = self._predictions_by_model[model] = self.predictions.labels(model)
+        counter.inc(rows)
 
 
     def count_key_refusal(self, reason: str) -> None:
@@ -109,11 +123,11 @@ class CountingPredictionLog:
 
     def __init__(self, log: PredictionLog, metrics: Metrics) -> None:
         self._log = log
-        self._predictions = metrics.predictions
+        self._metrics = metrics
 
     def record(self, records: list[PredictionRecord]) -> None:
         if records:
-            self._predictions.labels(records[0][_MODEL]).inc(len(records))
+            self._metrics.count_predictions(records[0][_MODEL], len(records))
         self._log.record(records)
 
     def __getattr__(self, name: str) -> Any:
