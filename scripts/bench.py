@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.host import BUSY_PERCENT, HostWatch  # noqa: E402 -- needs the path above
+from bench.inprocess import in_process  # noqa: E402
 from bench.load import Load, requests_for, run_wrk  # noqa: E402
 from bench.rows import EXAMPLE_NAMES, Kind, prepare  # noqa: E402
 from bench.servers import CLIENT_CORE, Server, freeport, hello, naive, post  # noqa: E402
@@ -311,6 +312,21 @@ def print_targets(rounds: list[dict], kinds: list[Kind]) -> None:
             start <= 1 and cpu <= 1)
 
 
+def print_in_process(kinds: list[Kind]) -> None:
+    print("| kind | onnx 1 row | onnx 1,000 rows | sklearn 1 row | sklearn 1,000 rows | check a 1,000-row body | "
+          "out-of-range flags, 1,000 rows | log lines, 1,000 rows |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for kind in kinds:
+        f = in_process(kind.bundle.parent, kind.name, kind.rows)
+
+        def cell(key: str, f: dict = f) -> str:
+            return f"{f[key]:.3f}" if key in f else "-"
+
+        print(f"| {kind.name} | {cell('onnx_1_ms')} | {cell('onnx_1000_ms')} | {cell('sklearn_1_ms')} "
+              f"| {cell('sklearn_1000_ms')} | {cell('check_body_1000_ms')} | {cell('out_of_range_1000_ms')} "
+              f"| {cell('log_encode_1000_ms')} |")
+
+
 def describe_machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -371,6 +387,8 @@ def main() -> None:
         print_log(rounds, kinds)
         print("\n## targets\n")
         print_targets(rounds, kinds)
+        print("\n## in-process, no HTTP: each step of a prediction (ms, medians)\n")
+        print_in_process(kinds)
 
 
 if __name__ == "__main__":
