@@ -180,7 +180,10 @@ def apply_labels(
     for feature in features:
         names = {str(k): str(v) for k, v in category_labels.get(feature.name, {}).items()}
         if names and feature.type != "category":
-            raise BundleError(f"category_labels for {feature.name!r}, which is {'an' if feature.type == 'integer' else 'a'} {feature.type}, not a category")
+            article = "an" if feature.type == "integer" else "a"
+            raise BundleError(
+                f"category_labels for {feature.name!r}, which is {article} {feature.type}, not a category"
+            )
         stray = sorted(set(names) - {str(c) for c in feature.categories or ()})
         if stray:
             raise BundleError(
