@@ -124,7 +124,7 @@ def _row_problems(error: ApiRejectedError, chunk: list[int]) -> dict[int, str]:
         if not match or int(match.group(1)) >= len(chunk):
             continue
         where = match.group(2) or "row"
-        hint = f" ({detail.hint})" if detail.hint else ""
+        hint = f". {detail.hint[:1].upper()}{detail.hint[1:]}" if detail.hint else ""
         found.setdefault(chunk[int(match.group(1))], []).append(f"{where}: {detail.message}{hint}")
     return {index: "; ".join(messages) for index, messages in found.items()}
 
@@ -173,12 +173,15 @@ def score_rows(client: ApiClient, card: Card, rows: list[dict[str, str]], header
             line.update(_outcome_columns(card, outcomes[index]))
             line["status"] = "ok"
         else:
-            line["status"] = f"not scored: {problems.get(index, 'unknown problem')}"
+            # Short, so the predictions beside it stay in view; the reason goes last (and under the table).
+            line["status"] = "not scored"
+            line["reason"] = problems.get(index, "unknown problem")
         lines.append(line)
     table = pd.DataFrame.from_records(lines)
     # Outcome columns first after the row number: they are what the visitor came for.
     first = ["row", "status", *[c for c in table.columns if c.startswith(("predicted ", "P("))]]
-    table = table[first + [c for c in table.columns if c not in first]]
+    last = ["reason"] if "reason" in table.columns else []
+    table = table[first + [c for c in table.columns if c not in first + last] + last]
     return BatchResult(table, len(outcomes), problems, seconds)
 
 
