@@ -29,6 +29,8 @@ MAX_CSV_ROWS = 5000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _MISSING = {"", "na", "nan", "null", "none"}
+# "chance of late", not "P(late)": the column names are read by visitors, in the table and the file.
+CHANCE_PREFIX = "chance of "
 _ROW_FIELD = re.compile(r"^rows\.(\d+)(?:\.(.+))?$")
 
 
@@ -112,7 +114,7 @@ class BatchResult:
 def _outcome_columns(card: Card, outcome: dict[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {f"predicted {card.target}": outcome["prediction"]}
     for label, p in outcome.get("probabilities", {}).items():
-        columns[f"P({label})"] = round(float(p), 4)
+        columns[f"{CHANCE_PREFIX}{label}"] = round(float(p), 4)
     return columns
 
 
@@ -179,7 +181,7 @@ def score_rows(client: ApiClient, card: Card, rows: list[dict[str, str]], header
         lines.append(line)
     table = pd.DataFrame.from_records(lines)
     # Outcome columns first after the row number: they are what the visitor came for.
-    first = ["row", "status", *[c for c in table.columns if c.startswith(("predicted ", "P("))]]
+    first = ["row", "status", *[c for c in table.columns if c.startswith(("predicted ", CHANCE_PREFIX))]]
     last = ["reason"] if "reason" in table.columns else []
     table = table[first + [c for c in table.columns if c not in first + last] + last]
     return BatchResult(table, len(outcomes), problems, seconds)

@@ -261,6 +261,7 @@ def test_browser_csv_keeps_predictions_in_view_and_lists_reasons_below(demo: Dem
         "Row 2: dest: 'ZZZ' is not a category this model was trained on")
     table = panel.locator(".fp-batch-table")
     expect(table).to_contain_text("not scored")
+    expect(table).to_contain_text("chance of late")
     header = table.get_by_text("predicted arrival", exact=True).first
     header.scroll_into_view_if_needed()
     # The predictions are not pushed off the screen by a long reason, and the page is no wider than the screen.
