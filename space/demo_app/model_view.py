@@ -34,7 +34,7 @@ from demo_app.results import (
 from demo_app.snippets import curl_command, python_code
 from demo_app.status import PageStatus
 from demo_app.waking import Waiting, call_until_awake
-from demo_app.whatif import run_sweep
+from demo_app.whatif import Sweep, run_sweep
 
 __all__ = ["build_model_view"]
 
@@ -70,7 +70,7 @@ def _scroll_into_view(elem_id: str) -> str:
     )
 
 
-def _sweep_plot(card: Card, item: Any) -> dict[str, Any]:
+def _sweep_plot(card: Card, item: Sweep) -> dict[str, Any]:
     """The chart's arguments: labels for axis titles, and whole-number ticks for whole-number inputs."""
     feature = item.feature
     frame = item.frame
