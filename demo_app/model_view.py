@@ -215,7 +215,7 @@ def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_
     def result_update(label_value: Any, outcome_html: Any, meta_html: Any, technical_html: Any,
                       notes: dict[str, str] | None, page: list[Any]) -> list[Any]:
         note_updates = ([gr.skip()] * len(widgets.notes) if notes is None
-                        else [gr.update(value=notes[f.name], visible=bool(notes[f.name])) for f in card.features])
+                        else [notes[f.name] for f in card.features])
         return (([label_value] if label is not None else []) + [outcome_html, meta_html, technical_html]
                 + note_updates + page)
 

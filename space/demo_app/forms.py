@@ -132,8 +132,10 @@ class FeatureInput:
             widget = gr.Dropdown(list(self.choices), value=shown, allow_custom_value=True, **common)
         else:
             widget = gr.Checkbox(value=shown, **common)
+        # Always mounted and only filled or emptied (CSS hides it while empty): a component shown
+        # by an update after being built hidden inside gr.render does not reliably appear.
         note = gr.HTML("", key=f"{key}:{f.name}:note", elem_id=f"fp-note-{key}-{position}",
-                       elem_classes="fp-field-note", visible=False)
+                       elem_classes="fp-field-note", container=False)
         return widget, note
 
 

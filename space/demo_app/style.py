@@ -63,7 +63,7 @@ CSS = """
 .fp-note { font-size: 0.85rem; line-height: 1.35; padding: 0.35rem 0.6rem; border-radius: 8px; border: 1px solid; }
 .fp-note-refused { background: #fef2f2; border-color: #fecaca; color: #7f1d1d; }
 .fp-note-outside { background: #fffbeb; border-color: #fde68a; color: #78350f; }
-.fp-field-note { margin-top: -0.4rem !important; }
+.fp-field-note:not(:has(.fp-note)) { display: none !important; }
 .fp-technical { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
 .fp-technical th, .fp-technical td { text-align: left; padding: 0.2rem 0.5rem;
   border-bottom: 1px solid var(--border-color-primary);

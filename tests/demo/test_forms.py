@@ -28,7 +28,7 @@ def test_form_widgets_wear_the_cards_labels_and_never_clamp(cards: dict[str, Car
         feature = item.feature
         assert feature.label, "every example bundle ships a label for every feature"
         assert widget.label == feature.label != feature.name
-        assert note.visible is False and note.value == ""
+        assert note.value == ""  # filled only by the API's answer
         if feature.is_numeric:
             # A number box with no bounds: what is typed is what is sent (a slider would clamp it).
             assert isinstance(widget, gr.Number) and widget.minimum is None and widget.maximum is None
