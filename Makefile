@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 API_PORT ?= 8000
 DEMO_PORT ?= 7860
 
-.PHONY: run test api demo install install-dev services browser lint train lock clean
+.PHONY: run test api demo install install-dev services browser lint train lock clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ lint: install-dev
 ## train: rebuild the example bundles in models/ from packaged real data
 train: install-dev
 	$(BIN)/python scripts/train_examples.py
+
+## screenshots: re-make the README's pictures (the demo on a laptop and a phone, /docs) in headless Chromium
+screenshots: install-dev browser
+	$(BIN)/python scripts/screenshots.py
 
 lock:
 	scripts/lock.sh

@@ -32,7 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from api.card import CARD_FILE, NAME_PATTERN, ArtifactInfo, ModelCard, OnnxArtifact
+from api.card import CARD_FILE, NAME_PATTERN, ArtifactInfo, FeatureSpec, ModelCard, OnnxArtifact
 from api.engines import Engine, EngineChoice
 from api.errors import BundleError
 
@@ -40,6 +40,7 @@ __all__ = [
     "ARTIFACT_FILE",
     "ONNX_FILE",
     "REPOSITORY",
+    "apply_labels",
     "explain_unpickle_failure",
     "load_engine",
     "load_estimator",
@@ -72,6 +73,8 @@ def save_bundle(
     title: str | None = None,
     description: str = "",
     descriptions: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    category_labels: dict[str, dict[Any, str]] | None = None,
     version: str | None = None,
     examples: int = 3,
     verify: bool = True,
@@ -82,8 +85,12 @@ def save_bundle(
     ``features`` is the training DataFrame and ``target`` its labels or values;
     pass ``features_test``/``target_test`` (held out from fitting) to record
     honest metrics. ``descriptions`` maps column names to the text shown in
-    /docs and the demo. Returns the card that was written, and prints a short
-    report (engine, sizes, metrics, memory and load time) unless ``quiet``.
+    /docs and the demo; ``labels`` maps column names to short human names
+    (``{"dep_hour": "Departure hour"}``) and ``category_labels`` maps a
+    category column to names for its categories (``{"dest": {"IAH": "IAH —
+    Houston George Bush"}}``), both shown by the demo (see :func:`apply_labels`).
+    Returns the card that was written, and prints a short report (engine,
+    sizes, metrics, memory and load time) unless ``quiet``.
 
     The bundle is written beside the models in a hidden folder, loaded there in
     a fresh Python the way the server loads it (``verify``), and only then moved
@@ -114,7 +121,9 @@ def save_bundle(
         classes=[str(c) for c in estimator.classes_] if task == "classification" else None,
         probabilities=probabilities,
         estimator=profile.describe_estimator(estimator),
-        features=profile.profile_features(features, read, descriptions),
+        features=apply_labels(
+            profile.profile_features(features, read, descriptions), labels, category_labels
+        ),
         unused_columns=[n for n in names if n not in read],
         metrics=metrics,
         metrics_rows=len(features_test) if held_out else None,
@@ -149,6 +158,42 @@ def save_bundle(
     if not quiet:
         print(describe_save(card, final, probe))
     return card
+
+
+def apply_labels(
+    features: list[FeatureSpec],
+    labels: dict[str, str] | None = None,
+    category_labels: dict[str, dict[Any, str]] | None = None,
+) -> list[FeatureSpec]:
+    """The features with human labels attached; BundleError for a label that names nothing.
+
+    A label for a column the model does not read, or for a category not seen in
+    training, is a mistake (a typo, or labels meant for another model) that would
+    otherwise never show: it is refused with the names that are valid.
+    """
+    labels, category_labels = labels or {}, category_labels or {}
+    by_name = {f.name: f for f in features}
+    unknown = sorted(set(labels) - set(by_name)) + sorted(set(category_labels) - set(by_name) - set(labels))
+    if unknown:
+        raise BundleError(f"labels name columns the model does not read: {unknown}; its columns are {list(by_name)}")
+    labelled = []
+    for feature in features:
+        names = {str(k): str(v) for k, v in category_labels.get(feature.name, {}).items()}
+        if names and feature.type != "category":
+            article = "an" if feature.type == "integer" else "a"
+            raise BundleError(
+                f"category_labels for {feature.name!r}, which is {article} {feature.type}, not a category"
+            )
+        stray = sorted(set(names) - {str(c) for c in feature.categories or ()})
+        if stray:
+            raise BundleError(
+                f"category_labels for {feature.name!r} name categories not seen in training: {stray[:10]}"
+                f"{' …' if len(stray) > 10 else ''}; its categories are {feature.categories}"
+            )
+        label = str(labels.get(feature.name, feature.label))
+        update = {"label": label, "category_labels": names or feature.category_labels}
+        labelled.append(feature.model_copy(update=update))
+    return labelled
 
 
 def _check_inputs(estimator: Any, features: Any, name: str, features_test: Any, target_test: Any) -> list[str]:

@@ -42,10 +42,16 @@ class FeatureSpec(BaseModel):
     name: str
     type: FeatureType
     description: str = ""
+    label: str = Field("", description="A human name for the column (e.g. `Departure hour`), shown by the demo.")
     minimum: float | None = Field(None, description="Smallest value seen in training.")
     maximum: float | None = Field(None, description="Largest value seen in training.")
     categories: list[str] | list[int] | None = Field(
         None, description="Values seen in training: text, or whole numbers for an integer-coded category."
+    )
+    category_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Human names of some or all categories, keyed by the category as text "
+        "(e.g. `IAH` → `IAH — Houston George Bush`), shown by the demo.",
     )
     nullable: bool = Field(False, description="Missing values occurred in training.")
     default: Any = Field(None, description="Median (numbers) or mode (categories).")

@@ -29,6 +29,8 @@ MAX_CSV_ROWS = 5000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _MISSING = {"", "na", "nan", "null", "none"}
+# "chance of late", not "P(late)": the column names are read by visitors, in the table and the file.
+CHANCE_PREFIX = "chance of "
 _ROW_FIELD = re.compile(r"^rows\.(\d+)(?:\.(.+))?$")
 
 
@@ -112,7 +114,7 @@ class BatchResult:
 def _outcome_columns(card: Card, outcome: dict[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {f"predicted {card.target}": outcome["prediction"]}
     for label, p in outcome.get("probabilities", {}).items():
-        columns[f"P({label})"] = round(float(p), 4)
+        columns[f"{CHANCE_PREFIX}{label}"] = round(float(p), 4)
     return columns
 
 
@@ -124,7 +126,7 @@ def _row_problems(error: ApiRejectedError, chunk: list[int]) -> dict[int, str]:
         if not match or int(match.group(1)) >= len(chunk):
             continue
         where = match.group(2) or "row"
-        hint = f" ({detail.hint})" if detail.hint else ""
+        hint = f". {detail.hint[:1].upper()}{detail.hint[1:]}" if detail.hint else ""
         found.setdefault(chunk[int(match.group(1))], []).append(f"{where}: {detail.message}{hint}")
     return {index: "; ".join(messages) for index, messages in found.items()}
 
@@ -173,12 +175,15 @@ def score_rows(client: ApiClient, card: Card, rows: list[dict[str, str]], header
             line.update(_outcome_columns(card, outcomes[index]))
             line["status"] = "ok"
         else:
-            line["status"] = f"not scored: {problems.get(index, 'unknown problem')}"
+            # Short, so the predictions beside it stay in view; the reason goes last (and under the table).
+            line["status"] = "not scored"
+            line["reason"] = problems.get(index, "unknown problem")
         lines.append(line)
     table = pd.DataFrame.from_records(lines)
     # Outcome columns first after the row number: they are what the visitor came for.
-    first = ["row", "status", *[c for c in table.columns if c.startswith(("predicted ", "P("))]]
-    table = table[first + [c for c in table.columns if c not in first]]
+    first = ["row", "status", *[c for c in table.columns if c.startswith(("predicted ", CHANCE_PREFIX))]]
+    last = ["reason"] if "reason" in table.columns else []
+    table = table[first + [c for c in table.columns if c not in first + last] + last]
     return BatchResult(table, len(outcomes), problems, seconds)
 
 

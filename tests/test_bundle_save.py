@@ -180,3 +180,24 @@ def test_cli_names_code_columns_a_csv_turned_into_numbers(tmp_path, capsys):
     assert card.features[0].categories == ["0077", "1931", "2040"]
     assert json.loads((tmp_path / "models" / "codes" / "card.json").read_text())["name"] == "codes"
     assert (tmp_path / "models" / "codes" / ARTIFACT_FILE).exists()
+
+
+def test_save_bundle_keeps_labels_and_refuses_a_label_that_names_nothing(tmp_path):
+    from tests.factories import mixed_frame, mixed_pipeline
+
+    frame, target = mixed_frame()
+    model = mixed_pipeline(frame, target)
+    card = save_bundle(model, frame, target, "labelled", models_dir=tmp_path, quiet=True, verify=False,
+                       labels={"income k$": "Yearly income"}, category_labels={"colour": {"red": "Red paint"}})
+    assert card == read_card(tmp_path / "labelled")
+    income, colour = card.features[1], card.features[2]
+    assert (income.label, colour.label, colour.category_labels) == ("Yearly income", "", {"red": "Red paint"})
+
+    with pytest.raises(BundleError, match=r"labels name columns the model does not read: \['height'\]"):
+        save_bundle(model, frame, target, "typo", models_dir=tmp_path, quiet=True, labels={"height": "Height"})
+    with pytest.raises(BundleError, match=r"'colour' name categories not seen in training: \['purple'\]"):
+        save_bundle(model, frame, target, "typo", models_dir=tmp_path, quiet=True,
+                    category_labels={"colour": {"purple": "Purple"}})
+    with pytest.raises(BundleError, match=r"category_labels for 'age', which is an integer, not a category"):
+        save_bundle(model, frame, target, "typo", models_dir=tmp_path, quiet=True, category_labels={"age": {"1": "x"}})
+    assert _entries(tmp_path) == ["labelled"]

@@ -19,15 +19,26 @@ class Feature:
     name: str
     type: str  # number | integer | category | boolean
     description: str = ""
+    label: str = ""  # a human name from the card; the raw name when the card gives none
     minimum: float | None = None
     maximum: float | None = None
     categories: tuple[str | int, ...] = ()  # whole numbers for an integer-coded category
+    category_labels: dict[str, str] = field(default_factory=dict)  # keyed by the category as text
     nullable: bool = False
     default: Any = None
 
     @property
     def is_numeric(self) -> bool:
         return self.type in ("number", "integer")
+
+    @property
+    def title(self) -> str:
+        """What a visitor reads: the card's label, else the column's own name."""
+        return self.label or self.name
+
+    def category_title(self, category: str | int) -> str:
+        """``IAH`` → ``IAH — George Bush Intercontinental`` when the card names it, else ``IAH``."""
+        return self.category_labels.get(str(category), str(category))
 
     def category_value(self, text: str) -> str | int:
         """The category a widget or a CSV cell shows as ``text``, typed as the API takes it
@@ -40,9 +51,11 @@ class Feature:
             name=str(data["name"]),
             type=str(data["type"]),
             description=data.get("description") or "",
+            label=data.get("label") or "",
             minimum=data.get("minimum"),
             maximum=data.get("maximum"),
             categories=tuple(data.get("categories") or ()),
+            category_labels={str(k): str(v) for k, v in (data.get("category_labels") or {}).items()},
             nullable=bool(data.get("nullable", False)),
             default=data.get("default"),
         )

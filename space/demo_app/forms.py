@@ -1,10 +1,12 @@
 """A model's input form, derived from its card: one widget per feature, nothing by hand.
 
-Numbers and integers get a slider bounded by the training range (plus a
-"not known" box when the feature may be missing, which sends null); categories
-get a dropdown of the categories seen in training; booleans a checkbox (or a
-dropdown with "not known" when nullable). Defaults are the card's defaults;
-the card's example rows can be loaded into the form.
+Every widget sends what the visitor typed, as typed: numbers are plain number
+boxes (no slider to clamp them, no rounding), categories are dropdowns that
+also keep a typed value, and an empty box is sent as null. The API is the one
+judge of an input: what it refuses, or serves outside the training range, is
+shown next to the field in its own words (:mod:`demo_app.field_notes`), so
+nothing is ever changed behind the visitor's back. Widgets are labelled with
+the card's human labels; the raw column names appear only in the API panel.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import gradio as gr
 
 from demo_app.cards import Card, Feature
 
-__all__ = ["UNKNOWN", "FeatureInput", "Form", "format_number"]
+__all__ = ["UNKNOWN", "FeatureInput", "Form", "FormWidgets", "format_number"]
 
 UNKNOWN = "(not known)"
 _MAX_DECIMALS = 4
@@ -37,7 +39,7 @@ def _decimals(value: Any) -> int:
 
 
 def _step(feature: Feature, seen: list[Any]) -> float:
-    """The coarsest step that still lands on every value the card shows (range ends, default, examples)."""
+    """The arrow keys' step: the coarsest that still lands on every value the card shows."""
     if feature.type == "integer":
         return 1
     decimals = max((_decimals(v) for v in seen), default=0)
@@ -49,117 +51,100 @@ def _step(feature: Feature, seen: list[Any]) -> float:
 
 @dataclass(frozen=True)
 class FeatureInput:
-    """How one feature appears in the form, and how its widget values become JSON and back."""
+    """How one feature appears in the form, and how its widget value becomes JSON and back."""
 
     feature: Feature
-    widget: str  # slider | number | dropdown | checkbox
-    minimum: float | None = None
-    maximum: float | None = None
+    widget: str  # number | dropdown | checkbox
     step: float | None = None
-    choices: tuple[Any, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()  # (what the visitor reads, the value as text)
 
     @classmethod
     def for_feature(cls, feature: Feature, examples: tuple[dict[str, Any], ...] = ()) -> FeatureInput:
         if feature.is_numeric:
-            low, high = feature.minimum, feature.maximum
-            if low is None or high is None:
-                return cls(feature, "number", step=1 if feature.type == "integer" else None)
-            if low == high:  # a constant column: give the slider something to move over
-                low, high = low - 1, high + 1
-            seen = [low, high, feature.default, *(row.get(feature.name) for row in examples)]
-            return cls(feature, "slider", low, high, _step(feature, seen))
+            seen = [feature.minimum, feature.maximum, feature.default, *(row.get(feature.name) for row in examples)]
+            return cls(feature, "number", step=_step(feature, seen))
+        not_known = (("Not known", UNKNOWN),) if feature.nullable else ()
         if feature.type == "category":
-            shown = tuple(str(c) for c in feature.categories)
-            return cls(feature, "dropdown", choices=shown + ((UNKNOWN,) if feature.nullable else ()))
+            shown = tuple((feature.category_title(c), str(c)) for c in feature.categories)
+            return cls(feature, "dropdown", choices=shown + not_known)
         if feature.nullable:
-            return cls(feature, "dropdown", choices=("true", "false", UNKNOWN))
+            return cls(feature, "dropdown", choices=(("Yes", "true"), ("No", "false"), *not_known))
         return cls(feature, "checkbox")
 
     @property
-    def has_unknown_box(self) -> bool:
-        """Nullable numbers get a second widget, a "not known" checkbox."""
-        return self.feature.is_numeric and self.feature.nullable
-
-    @property
-    def width(self) -> int:
-        """How many Gradio components (and so input values) this feature takes."""
-        return 2 if self.has_unknown_box else 1
-
-    @property
     def info(self) -> str:
+        """The line under the label: the card's description, the training range, how to say "not known"."""
         f = self.feature
         parts = [f.description.rstrip(".")] if f.description else []
         if f.is_numeric and f.minimum is not None and f.maximum is not None:
-            parts.append(f"trained on {format_number(f.minimum)} to {format_number(f.maximum)}")
-        elif f.type == "category":
-            parts.append(f"{len(f.categories)} categories")
+            parts.append(f"in training: {format_number(f.minimum)} to {format_number(f.maximum)}")
+        if f.is_numeric and f.nullable:
+            parts.append("leave empty if not known")
         return " · ".join(parts)
 
     # -- values ------------------------------------------------------------
-    def widget_values(self, value: Any) -> list[Any]:
-        """JSON value (from the card: a default or an example) → this feature's widget values."""
-        if self.has_unknown_box:
-            if value is None:
-                fallback = self.feature.default if self.feature.default is not None else self.minimum
-                return [fallback, True]
-            return [value, False]
+    def widget_value(self, value: Any) -> Any:
+        """JSON value (from the card: a default or an example) → this feature's widget value."""
         if self.widget == "dropdown":
             if value is None:
-                return [UNKNOWN if UNKNOWN in self.choices else self.choices[0]]
-            return ["true" if value is True else "false" if value is False else str(value)]
+                return UNKNOWN if self.feature.nullable else None
+            return "true" if value is True else "false" if value is False else str(value)
         if self.widget == "checkbox":
-            return [bool(value)]
-        return [value]
+            return bool(value)
+        return value
 
-    def json_value(self, values: list[Any]) -> Any:
-        """This feature's widget values → the JSON value the API takes."""
-        value = values[0]
-        if self.has_unknown_box and values[1]:
-            return None
+    def json_value(self, value: Any) -> Any:
+        """This feature's widget value → the JSON value the API takes, unchanged but for its type."""
         if self.widget == "dropdown":
-            if value in (None, UNKNOWN):
+            if value in (None, "", UNKNOWN):
                 return None
             if self.feature.type == "boolean":
                 return value == "true"
-            return self.feature.category_value(value)
+            return self.feature.category_value(str(value))
         if self.widget == "checkbox":
             return bool(value)
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            return None
-        if self.feature.type == "integer":
-            return round(float(value))
-        return round(float(value), _MAX_DECIMALS + 2)
+            return None  # an empty box: null, which the API takes only where training had gaps
+        number = float(value)
+        # A whole number goes as a JSON integer; 4.7 in an integer field goes as 4.7, for the API to refuse.
+        return int(number) if self.feature.type == "integer" and number.is_integer() else number
 
     # -- widgets -----------------------------------------------------------
-    def components(self, value: Any, *, key: str) -> list[gr.Component]:
-        """Create this feature's Gradio components, showing ``value`` (a JSON value)."""
+    def components(self, value: Any, *, key: str, position: int = 0) -> tuple[gr.Component, gr.HTML]:
+        """Create this feature's widget, showing ``value`` (a JSON value), and the note under it.
+
+        The note's element id is ``fp-note-<key>-<position>`` (a column name may hold any character).
+        """
         f = self.feature
-        shown = self.widget_values(value)
         common = {
-            "label": f.name,
+            "label": f.title,
             "info": self.info or None,
             "key": f"{key}:{f.name}",
             "elem_classes": "fp-field",
             # Built inside gr.render, so Gradio cannot infer that these are inputs: say it.
             "interactive": True,
         }
-        if self.widget == "slider":
-            widgets: list[gr.Component] = [
-                gr.Slider(self.minimum, self.maximum, value=shown[0], step=self.step, **common)
-            ]
-        elif self.widget == "number":
-            widgets = [gr.Number(value=shown[0], step=self.step or 1, precision=0 if f.type == "integer" else None,
-                                 **common)]
+        shown = self.widget_value(value)
+        if self.widget == "number":
+            widget: gr.Component = gr.Number(value=shown, step=self.step or 1, **common)
         elif self.widget == "dropdown":
-            widgets = [gr.Dropdown(list(self.choices), value=shown[0], **common)]
+            # allow_custom_value: a typed value stays on screen and is sent, for the API to judge.
+            widget = gr.Dropdown(list(self.choices), value=shown, allow_custom_value=True, **common)
         else:
-            widgets = [gr.Checkbox(value=shown[0], **common)]
-        if self.has_unknown_box:
-            widgets.append(
-                gr.Checkbox(value=shown[1], label=f"{f.name} not known (send null)", key=f"{key}:{f.name}:unknown",
-                            elem_classes="fp-unknown", container=False, interactive=True)
-            )
-        return widgets
+            widget = gr.Checkbox(value=shown, **common)
+        # Always mounted and only filled or emptied (CSS hides it while empty): a component shown
+        # by an update after being built hidden inside gr.render does not reliably appear.
+        note = gr.HTML("", key=f"{key}:{f.name}:note", elem_id=f"fp-note-{key}-{position}",
+                       elem_classes="fp-field-note", container=False)
+        return widget, note
+
+
+@dataclass(frozen=True)
+class FormWidgets:
+    """The form's input widgets (event inputs, in feature order) and the note under each."""
+
+    inputs: list[gr.Component]
+    notes: list[gr.HTML]
 
 
 class Form:
@@ -171,36 +156,33 @@ class Form:
 
     @property
     def width(self) -> int:
-        return sum(i.width for i in self.inputs)
+        return len(self.inputs)
 
     def default_row(self) -> dict[str, Any]:
         """The card's defaults, as a JSON row."""
         return {f.name: f.default for f in self.card.features}
 
     def widget_values(self, row: dict[str, Any]) -> list[Any]:
-        """A JSON row (default or example) → the flat list of widget values, in component order."""
-        flat: list[Any] = []
-        for item in self.inputs:
-            flat.extend(item.widget_values(row.get(item.feature.name, item.feature.default)))
-        return flat
+        """A JSON row (default or example) → the widget values, in feature order."""
+        return [item.widget_value(row.get(item.feature.name, item.feature.default)) for item in self.inputs]
 
     def row(self, values: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
-        """The flat list of widget values → the JSON row the API takes."""
+        """The widget values → the JSON row the API takes."""
         if len(values) != self.width:
             raise ValueError(f"expected {self.width} form values, got {len(values)}")
-        row, position = {}, 0
-        for item in self.inputs:
-            row[item.feature.name] = item.json_value(list(values[position : position + item.width]))
-            position += item.width
-        return row
+        return {item.feature.name: item.json_value(value) for item, value in zip(self.inputs, values, strict=True)}
 
-    def components(self, *, key: str, columns: int = 2) -> list[gr.Component]:
-        """Lay the widgets out in rows of ``columns`` features (inside the current Blocks); flat list back."""
-        made: list[gr.Component] = []
+    def components(self, *, key: str, columns: int = 2) -> FormWidgets:
+        """Lay the widgets out in rows of ``columns`` features (inside the current Blocks)."""
+        inputs: list[gr.Component] = []
+        notes: list[gr.HTML] = []
         defaults = self.default_row()
         for start in range(0, len(self.inputs), columns):
-            with gr.Row(equal_height=False):
-                for item in self.inputs[start : start + columns]:
-                    with gr.Column(min_width=220):
-                        made.extend(item.components(defaults[item.feature.name], key=key))
-        return made
+            with gr.Row(equal_height=True, elem_classes="fp-field-row"):
+                for position, item in enumerate(self.inputs[start : start + columns], start):
+                    # min_width: two columns on a desktop, one under the other on a phone.
+                    with gr.Column(min_width=240):
+                        widget, note = item.components(defaults[item.feature.name], key=key, position=position)
+                        inputs.append(widget)
+                        notes.append(note)
+        return FormWidgets(inputs, notes)

@@ -1,4 +1,4 @@
-"""The whole page: a header, the API's state, and one tab per model once the API answers.
+"""The whole page: a header, the API's state, a model picker, and each model's panel once the API answers.
 
 Nothing here touches the network while the page is built, so the demo starts
 even when the API is down. Each visit asks ``GET /models`` on load (waiting
@@ -19,8 +19,9 @@ import gradio as gr
 from demo_app.cards import ServedModel, parse_models
 from demo_app.client import ApiAuthError, ApiClient, ApiError
 from demo_app.model_view import build_model_view
-from demo_app.results import banner_connected, banner_for_error, banner_waking
+from demo_app.results import banner_connected, banner_for_error, banner_waking, model_summary
 from demo_app.settings import DemoSettings
+from demo_app.status import PageStatus
 from demo_app.style import CSS, make_theme
 from demo_app.waking import Waiting, call_until_awake
 
@@ -42,36 +43,60 @@ def _failed_model(served: ServedModel) -> str:
     )
 
 
+def _preview(payload: list[dict[str, Any]] | None) -> str:
+    """While the API wakes or is down: the model cards from its last answer, so there is something to read."""
+    cards = [m.card for m in parse_models(payload)] if payload else []
+    summaries = "".join(model_summary(card) for card in cards if card is not None)
+    if not summaries:
+        return ""
+    return (
+        '<div class="fp-preview"><p class="fp-section-note">The models this demo serves (as the API last '
+        "described them); their forms appear as soon as the API answers.</p>"
+        f"{summaries}</div>"
+    )
+
+
 def build_demo(settings: DemoSettings) -> gr.Blocks:
     """Build the Gradio app for the API at ``settings.api_url``; call :func:`launch_demo` to serve it."""
     client = ApiClient(settings.api_url, settings.api_key)
     files = Path(tempfile.mkdtemp(prefix="freeport-demo-"))  # CSV templates and results, one folder per process
+    # The last GET /models that answered, kept for the life of the process: shown while the API sleeps.
+    last_good: dict[str, list[dict[str, Any]]] = {}
 
-    def connected(payload: list[dict[str, Any]]) -> list[Any]:
+    def preview_update() -> Any:
+        html = _preview(last_good.get("models"))
+        return gr.update(value=html, visible=bool(html))
+
+    def connected(payload: list[dict[str, Any]], current: Any = None) -> list[Any]:
+        last_good["models"] = payload
         ready = sum(m.ready for m in parse_models(payload))
-        return [banner_connected(settings.api_url, ready, client.docs_url), payload,
-                gr.update(visible=False), gr.Timer(active=False)]
+        # The same cards again: leave the state alone, so the forms are not rebuilt under the visitor.
+        state = gr.skip() if payload == current else payload
+        return [banner_connected(settings.api_url, ready, client.docs_url), state,
+                gr.update(visible=False), gr.Timer(active=False), gr.update(visible=False)]
 
     def connect() -> Iterator[list[Any]]:
         """On page load and on "Try again": wait for the API (with progress) and fetch the cards."""
         try:
             for step in call_until_awake(client.fetch_models, limit=settings.wake_seconds):
                 if isinstance(step, Waiting):
-                    yield [banner_waking(step, settings.api_url), gr.skip(), gr.update(visible=False), gr.skip()]
+                    yield [banner_waking(step, settings.api_url), gr.skip(), gr.update(visible=False), gr.skip(),
+                           preview_update()]
                 else:
                     yield connected(step.value)
         except ApiAuthError as exc:  # retrying with the same key cannot help
             yield [banner_for_error(exc, settings.api_url), gr.skip(), gr.update(visible=True),
-                   gr.Timer(active=False)]
+                   gr.Timer(active=False), preview_update()]
         except ApiError as exc:
-            yield [banner_for_error(exc, settings.api_url), gr.skip(), gr.update(visible=True), gr.Timer(active=True)]
+            yield [banner_for_error(exc, settings.api_url), gr.skip(), gr.update(visible=True), gr.Timer(active=True),
+                   preview_update()]
 
-    def recheck() -> list[Any]:
+    def recheck(current: Any) -> list[Any]:
         """Timer tick while the API is down: one quick look; the page recovers when it answers."""
         try:
-            return connected(client.fetch_models(timeout=_RECHECK_TIMEOUT))
+            return connected(client.fetch_models(timeout=_RECHECK_TIMEOUT), current)
         except ApiError:
-            return [gr.skip(), gr.skip(), gr.skip(), gr.skip()]
+            return [gr.skip()] * 5
 
     # delete_cache: Gradio's copies of uploads and results go after a day, checked hourly.
     with gr.Blocks(title=settings.title, analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
@@ -83,29 +108,52 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
         banner = gr.HTML(_connecting_banner(settings.api_url), elem_id="fp-api-status")
         with gr.Row():
             retry = gr.Button("Try again", visible=False, size="sm", scale=0, min_width=140, elem_id="fp-retry")
+        preview = gr.HTML("", visible=False, elem_id="fp-preview")
         models_state = gr.State(None)
         timer = gr.Timer(RECHECK_SECONDS, active=False)
-        status_outputs = [banner, models_state, retry, timer]
+        status_outputs = [banner, models_state, retry, timer, preview]
 
-        @gr.render(inputs=models_state)
+        # Only when the cards arrive or change: gr.render's default trigger on page load would run a
+        # second render that races this one, rebuilding the forms under a visitor who is already typing.
+        @gr.render(inputs=models_state, triggers=[models_state.change])
         def show_models(payload: list[dict[str, Any]] | None) -> None:
             if not payload:
                 return
-            with gr.Tabs(elem_id="fp-models"):
-                for served in parse_models(payload):
-                    title = served.card.title.split(":")[0] if served.card else served.name
-                    with gr.Tab(title, id=served.name, elem_id=f"fp-tab-{served.name}"):
-                        if served.ready and served.card is not None:
-                            build_model_view(served.card, client, wake_seconds=settings.wake_seconds,
-                                             with_key=bool(settings.api_key), files=files)
-                        else:
-                            gr.HTML(_failed_model(served))
+            served = parse_models(payload)
+            status = PageStatus(banner, timer, settings.api_url, client.docs_url, sum(m.ready for m in served))
+            # A wrapping row of choices, not tabs: tabs that do not fit a phone hide behind a "⋯" menu.
+            picker = gr.Radio(
+                [(_short_title(m), m.name) for m in served],
+                value=served[0].name,
+                label="Pick a model",
+                elem_id="fp-model-picker",
+                key="model-picker",
+                interactive=True,
+            )
+            panels = []
+            for index, model in enumerate(served):
+                with gr.Column(visible=index == 0, elem_id=f"fp-model-{model.name}",
+                               key=f"panel:{model.name}") as panel:
+                    if model.ready and model.card is not None:
+                        build_model_view(model.card, client, status=status, wake_seconds=settings.wake_seconds,
+                                         with_key=bool(settings.api_key), files=files)
+                    else:
+                        gr.HTML(_failed_model(model))
+                panels.append(panel)
+            names = [m.name for m in served]
+            picker.change(lambda chosen: [gr.Column(visible=name == chosen) for name in names], inputs=picker,
+                          outputs=panels, queue=False)
 
         # The banner shows its own progress; Gradio's spinner on top of it would hide it.
         demo.load(connect, outputs=status_outputs, show_progress="hidden")
         retry.click(connect, outputs=status_outputs, show_progress="hidden")
-        timer.tick(recheck, outputs=status_outputs, show_progress="hidden")
+        timer.tick(recheck, inputs=models_state, outputs=status_outputs, show_progress="hidden")
     return demo
+
+
+def _short_title(served: ServedModel) -> str:
+    """``Flight delay: will it arrive 15+ minutes late?`` → ``Flight delay``."""
+    return served.card.title.split(":")[0] if served.card else served.name
 
 
 def launch_demo(demo: gr.Blocks, **kwargs: Any) -> Any:

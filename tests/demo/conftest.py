@@ -133,9 +133,20 @@ def browser():
         chromium.close()
 
 
+# The two screens the demo is checked on: a laptop, and a phone held upright.
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+def viewport(request) -> str:
+    """``desktop`` unless a test asks for both with ``@pytest.mark.parametrize("viewport", [...], indirect=True)``."""
+    return getattr(request, "param", "desktop")
+
+
+@pytest.fixture
+def page(browser, viewport: str):
+    context = browser.new_context(viewport=VIEWPORTS[viewport], accept_downloads=True,
+                                  is_mobile=viewport == "phone", has_touch=viewport == "phone")
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page

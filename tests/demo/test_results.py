@@ -1,5 +1,5 @@
-"""Rendering real answers from the live API: a chart for classifiers, a number for regressors,
-and the model's credentials (version, held-out metrics, round trip) under each."""
+"""Rendering real answers from the live API: a chart for classifiers, a number for regressors, the
+model's record in plain sentences, and the developer's details (version, raw metrics, request id) in a fold."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from demo_app.results import (
     banner_for_error,
     banner_waking,
     format_prediction,
+    metric_sentence,
     model_summary,
     prediction_meta,
     probabilities,
     regression_value,
+    technical_details,
 )
 from demo_app.waking import Waiting
 
@@ -34,18 +36,20 @@ def test_results_classifier_gives_a_probability_per_class_for_the_chart(client: 
     assert max(chart, key=chart.get) == reply.data["prediction"]
 
 
-def test_results_classifier_meta_names_the_winner_version_metrics_and_latency(client: ApiClient,
-                                                                               cards: dict[str, Card]):
+def test_results_classifier_meta_names_the_winner_and_latency_and_keeps_jargon_in_the_fold(
+        client: ApiClient, cards: dict[str, Card]):
     card = cards["flight-delay"]
     reply = _predict_defaults(client, card)
     html = prediction_meta(card, reply.data, reply.seconds)
     chance = reply.data["probabilities"][reply.data["prediction"]]
     assert f"Most likely <b>{reply.data['prediction']}</b> ({chance:.0%})" in html
-    assert card.version in html
-    assert f"ROC AUC <b>{card.metrics['roc_auc']:.3f}</b>" in html
-    assert f"accuracy <b>{card.metrics['accuracy']:.3f}</b>" in html
-    assert re.search(r"API answered in <b>[\d,]+ ms</b>", html)
-    assert reply.data["request_id"] in html
+    assert re.search(r"answered in <b>[\d,]+ ms</b>", html)
+    for jargon in (card.version, reply.data["request_id"], "ROC AUC", "Pipeline"):
+        assert jargon not in html
+    details = technical_details(card, reply.data)
+    for detail in (card.version, reply.data["request_id"], card.estimator, f"{card.metrics['roc_auc']:.3f}",
+                   "ROC AUC"):
+        assert detail in details
 
 
 def test_results_meta_names_the_inputs_outside_the_training_range(client: ApiClient, cards: dict[str, Card]):
@@ -57,7 +61,8 @@ def test_results_meta_names_the_inputs_outside_the_training_range(client: ApiCli
     row = {**Form(card).default_row(), "distance": int(distance.maximum) + 1}
     outside = client.predict(card.name, row)  # served: the range is information, not a wall
     assert outside.data["out_of_range"] == ["distance"]
-    assert "outside the training range: <b>distance</b>" in prediction_meta(card, outside.data, outside.seconds)
+    assert ("outside the training range: <b>Distance (miles)</b>"
+            in prediction_meta(card, outside.data, outside.seconds))
 
 
 def test_results_regressor_shows_the_value_and_its_typical_error(client: ApiClient, cards: dict[str, Card]):
@@ -65,17 +70,30 @@ def test_results_regressor_shows_the_value_and_its_typical_error(client: ApiClie
     reply = _predict_defaults(client, card)
     html = regression_value(card, reply.data)
     assert format_prediction(reply.data["prediction"]) in html
-    assert "miles_per_gallon" in html
-    assert f"± {format_prediction(card.metrics['mae'])}" in html
+    assert "predicted miles per gallon" in html
+    assert f"give or take about {format_prediction(card.metrics['mae'])}" in html
     meta = prediction_meta(card, reply.data, reply.seconds)
-    assert "Most likely" not in meta and "R² <b>0.905</b>" in meta
+    assert "Most likely" not in meta and "R²" not in meta and "R²" in technical_details(card)
+
+
+def test_results_summary_says_each_metric_in_a_plain_sentence(cards: dict[str, Card]):
+    flights, fuel = cards["flight-delay"], cards["fuel-economy"]
+    summary = model_summary(flights)
+    assert f"right about {flights.metrics['accuracy'] * 100:.0f} % of the time" in summary
+    assert f"Tested on {flights.metrics_rows:,} examples it had never seen" in summary
+    for jargon in ("ROC AUC", "accuracy", flights.version, flights.estimator):
+        assert jargon not in summary
+    assert f"typically off by {format_prediction(fuel.metrics['mae'])} miles per gallon" in model_summary(fuel)
+    assert metric_sentence(fuel, "r2", 0.905) == (
+        "explains about 90 % of the differences in miles per gallon from one case to the next")
+    assert metric_sentence(fuel, "log_loss", 0.41234) == "log loss 0.412"  # a metric it has no words for
 
 
 def test_results_summary_escapes_card_text(odd_card: Card):
     html = model_summary(odd_card)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; friends" in html
-    assert "classifies <b>bought</b> into 2 classes" in html
+    assert "It gives the chance of each bought: no, yes." in html
 
 
 def test_results_numbers_are_formatted_for_people():
@@ -89,7 +107,10 @@ def test_results_numbers_are_formatted_for_people():
 def test_results_banners_say_waking_with_progress_then_down_or_refused():
     waking = banner_waking(Waiting(attempt=3, elapsed=24.4, limit=120, reason="cannot connect"), "https://x.test")
     assert "Waking up the API" in waking and "24 s so far" in waking and "attempt 3" in waking
-    assert 'style="width:20%"' in waking  # the progress bar
+    assert "most are ready within 90 s" in waking
+    assert 'style="width:27%"' in waking  # the progress bar fills towards a typical wake-up (90 s)
+    late = banner_waking(Waiting(attempt=9, elapsed=110, limit=120, reason="cannot connect"), "https://x.test")
+    assert 'style="width:95%"' in late  # never "done" before the API answers
 
     down = banner_for_error(ApiDownError("The API did not answer within 120 s."), "https://x.test")
     assert "The API is not answering" in down and "Try again" in down

@@ -138,7 +138,7 @@ def test_space_runs_on_the_pythons_hugging_face_offers(version, live_api, browse
         page = context.new_page()
         page.goto(space.url)
         expect(page.locator("#fp-api-status")).to_contain_text("API connected", timeout=60_000)
-        expect(page.get_by_role("tab", name="Palmer penguins")).to_be_visible()
+        expect(page.get_by_role("radio", name="Palmer penguins")).to_be_visible()
         page.screenshot(path=screenshots / f"space-python{version}.png")
         context.close()
     finally:
