@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from api.clientip import ClientAddressMiddleware
 from api.guards import GUARD_ERRORS, add_guard_middleware, predict_guards
 from api.handlers import install_error_handlers
+from api.heap import freeze_start_up_heap
 from api.logs import log_request
 from api.metrics import CountingPredictionLog, Metrics
 from api.observe import ObserveRequestsMiddleware
@@ -74,7 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # they are loaded, so on a fraction of a CPU the two do not compete.
         # The spill opens first, synchronously: a folder it cannot write stops start-up with a
         # clear error, rather than a service that answers predictions it cannot keep.
-        prediction_log.start(after=registry.wait_loaded)
+        # Once models and the log's database are in, start-up's heap is set aside from the
+        # garbage collector, which would otherwise walk it all again while serving (api/heap.py).
+        prediction_log.start(after=registry.wait_loaded, connected=freeze_start_up_heap)
         registry.load_all_in_background(
             allow_version_mismatch=settings.allow_version_mismatch, engine=settings.engine
         )

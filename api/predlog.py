@@ -164,13 +164,17 @@ class PredictionLog:
                 self._engine = self._engine_factory()
             return self._engine
 
-    def start(self, *, after: Callable[[float], bool] | None = None) -> None:
+    def start(
+        self, *, after: Callable[[float], bool] | None = None, connected: Callable[[], object] | None = None
+    ) -> None:
         """Open the spill (raising SpillUnavailableError if it cannot be written) and start the threads.
 
         ``after(timeout)``, when given, is polled until it returns True (or shutdown
         begins) before the database thread touches the database: at start-up the models
         load first, since on a fraction of a CPU importing SQLAlchemy and connecting would
         slow the first prediction. Records go to the spill meanwhile, as when the database is down.
+        ``connected()``, when given, is called once the database thread has its schema: the
+        last of start-up's work.
         """
         from api.spill import SpillFile
 
@@ -182,7 +186,7 @@ class PredictionLog:
             )
         self._threads = [
             threading.Thread(target=self._spool, name="prediction-log-spooler", daemon=True),
-            threading.Thread(target=self._store, args=(after,), name="prediction-log", daemon=True),
+            threading.Thread(target=self._store, args=(after, connected), name="prediction-log", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -296,7 +300,7 @@ class PredictionLog:
             return batch
 
     # -- the database thread: disk to database ---------------------------------------
-    def _store(self, after: Callable[[float], bool] | None) -> None:
+    def _store(self, after: Callable[[float], bool] | None, connected: Callable[[], object] | None) -> None:
         _give_way_to_requests()
         while after is not None and not self._stopping.is_set() and not after(0.2):
             pass
@@ -320,6 +324,8 @@ class PredictionLog:
             return
         if known[0] is not None:
             spill.skip_to(spill.generation, known[0])
+        if connected is not None:
+            connected()
         while not self._abandoned.is_set():
             chunk = spill.read(_CHUNK_BYTES)
             if chunk is None:

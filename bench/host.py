@@ -6,6 +6,11 @@ tail first. So each measured load is bracketed: all the CPU time the host used
 (/proc/stat), minus that of the server, of wrk and of this script, is the
 others' share, and the `steal` column is the hypervisor's. A load with more than
 BUSY_PERCENT of a core taken by either is reported as taken on a busy host.
+
+For the server itself it also records what explains a slow request at one
+connection: how long its event loop (the main thread) was ready to run but
+waited for its core (the kernel's run-queue delay, /proc/<pid>/schedstat), and
+how much of its core its other threads (the prediction log's writer) used.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 class Quietness:
     others_percent: float  # of one core, on average over the load
     steal_percent: float
+    loop_waited_ms_per_s: float = 0.0  # the server's event loop: runnable, but its core was busy
+    side_threads_percent: float = 0.0  # of the server's core: its threads other than the event loop
 
     @property
     def busy(self) -> bool:
@@ -56,17 +63,40 @@ def _own_seconds(pids: Iterable[int]) -> float:
     return total
 
 
-class HostWatch:
-    """``with HostWatch(lambda: [server_pid]) as watch: run_wrk(...)``, then ``watch.result``."""
+def _loop_waited_s(pid: int | None) -> float:
+    """Seconds the process's main thread has spent runnable but not running (its run-queue delay)."""
+    if pid is None:
+        return 0.0
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):  # gone, or a kernel without schedstats
+        return 0.0
 
-    def __init__(self, ours: Callable[[], Iterable[int]]) -> None:
+
+def _side_threads_s(pid: int | None) -> float:
+    """CPU seconds of the process's threads other than its main thread (live ones)."""
+    if pid is None:
+        return 0.0
+    try:
+        return sum(t.user_time + t.system_time for t in psutil.Process(pid).threads() if t.id != pid)
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+class HostWatch:
+    """``with HostWatch(lambda: [server_pid], server_pid) as watch: run_wrk(...)``, then ``watch.result``."""
+
+    def __init__(self, ours: Callable[[], Iterable[int]], server_pid: int | None = None) -> None:
         self._ours = ours
+        self._server = server_pid
         self.result: Quietness | None = None
 
     def __enter__(self) -> HostWatch:
         self._started = time.monotonic()
         self._host, self._steal = _host_seconds()
         self._own = _own_seconds(self._ours())
+        self._waited = _loop_waited_s(self._server)
+        self._side = _side_threads_s(self._server)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -74,4 +104,8 @@ class HostWatch:
         host, steal = _host_seconds()
         own = _own_seconds(self._ours())
         others = max(0.0, (host - self._host) - (own - self._own))
-        self.result = Quietness(others / wall * 100, (steal - self._steal) / wall * 100)
+        self.result = Quietness(
+            others / wall * 100, (steal - self._steal) / wall * 100,
+            loop_waited_ms_per_s=(_loop_waited_s(self._server) - self._waited) / wall * 1000,
+            side_threads_percent=max(0.0, _side_threads_s(self._server) - self._side) / wall * 100,
+        )

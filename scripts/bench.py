@@ -45,7 +45,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.host import BUSY_PERCENT, HostWatch  # noqa: E402 -- needs the path above
+from bench.host import BUSY_PERCENT, HostWatch, Quietness  # noqa: E402 -- needs the path above
 from bench.inprocess import in_process  # noqa: E402
 from bench.load import Load, requests_for, run_wrk  # noqa: E402
 from bench.rows import EXAMPLE_NAMES, Kind, prepare  # noqa: E402
@@ -70,6 +70,7 @@ class Measured:
 
     loads: dict[int, Load] = field(default_factory=dict)
     busy: list[str] = field(default_factory=list)  # the loads taken while the host was busy
+    quiet: dict[int, Quietness] = field(default_factory=dict)  # per load: the host and the server's core
     figures: dict[str, float] = field(default_factory=dict)
 
 
@@ -77,10 +78,11 @@ def _loads(server: Server, requests: list[tuple[str, bytes]], seconds: float, me
     base = f"http://127.0.0.1:{server.port}"
     for connections in CONNECTIONS:
         server.served += run_wrk(base, requests, connections, WARMUP_SECONDS, CLIENT_CORE).requests
-        with HostWatch(lambda: [server.process.pid, *also()]) as watch:
+        with HostWatch(lambda: [server.process.pid, *also()], server.process.pid) as watch:
             load = run_wrk(base, requests, connections, seconds, CLIENT_CORE)
         server.served += load.requests
         measured.loads[connections] = load
+        measured.quiet[connections] = watch.result
         if watch.result.busy:
             measured.busy.append(f"{server.name} {connections} conn: others {watch.result.others_percent:.0f} %, "
                                  f"steal {watch.result.steal_percent:.0f} %")
@@ -271,6 +273,28 @@ def print_log(rounds: list[dict], kinds: list[Kind]) -> None:
               f"| {_median(rounds, key, lambda m: m.figures['log_drain_s']):.1f} |")
 
 
+def print_tail(rounds: list[dict], kinds: list[Kind]) -> None:
+    """What the slowest requests at 1 connection had to wait for, per freeport run (medians over rounds)."""
+    print("| freeport run | p50 / p99 / p99.9 / max (ms) | event loop waited for its core (ms per s) | "
+          "its other threads (% of its core) | other processes (% of a core) | steal (%) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    runs = [(k.name, (k.name, "freeport")) for k in kinds] + [(f"{kinds[0].name}, log in PostgreSQL",
+                                                                 (kinds[0].name, "freeport-pg"))]
+    for label, key in runs:
+        if key not in rounds[0]:
+            continue
+        def load(attr):
+            return lambda m: getattr(m.loads[1], attr)
+        def quiet(attr):
+            return lambda m: getattr(m.quiet[1], attr)
+        print(f"| {label} | {_median(rounds, key, load('p50')):.2f} / {_median(rounds, key, load('p99')):.2f} / "
+              f"{_median(rounds, key, load('p999')):.1f} / {_median(rounds, key, load('max')):.1f} "
+              f"| {_spread(rounds, key, quiet('loop_waited_ms_per_s'), '{:.1f}')} "
+              f"| {_median(rounds, key, quiet('side_threads_percent')):.0f} "
+              f"| {_spread(rounds, key, quiet('others_percent'), '{:.0f}')} "
+              f"| {_median(rounds, key, quiet('steal_percent')):.0f} |")
+
+
 def print_targets(rounds: list[dict], kinds: list[Kind]) -> None:
     floor64 = _median(rounds, "floor", lambda m: m.loads[64].rps)
     floor1 = _median(rounds, "floor", lambda m: m.loads[1].rps)
@@ -385,6 +409,8 @@ def main() -> None:
         print_naive(rounds, kinds)
         print(f"\n## the prediction log ({kinds[0].name})\n")
         print_log(rounds, kinds)
+        print("\n## the tail at 1 connection: what the server waited for\n")
+        print_tail(rounds, kinds)
         print("\n## targets\n")
         print_targets(rounds, kinds)
         print("\n## in-process, no HTTP: each step of a prediction (ms, medians)\n")
