@@ -362,7 +362,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s loads")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, --quick 1)")
-    parser.add_argument("--seconds", type=int, help="whole seconds per measured load (wrk takes no fractions) (default 6, --quick 2)")
+    parser.add_argument("--seconds", type=int,  # whole seconds: wrk's -d takes no fractions
+                        help="seconds per measured load (default 6, --quick 2)")
     parser.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help="examples or tests/zoo.py names")
     parser.add_argument("--no-postgres", action="store_true", help="skip the run with the log in PostgreSQL")
     args = parser.parse_args()
