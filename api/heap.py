@@ -1,7 +1,7 @@
 """Set start-up's objects aside from the garbage collector once the service has settled.
 
 Importing the service, loading the models and connecting the prediction log leave
-hundreds of thousands of long-lived objects (modules, classes, pydantic schemas, the
+about 100,000 long-lived objects (modules, classes, pydantic schemas, the
 models). CPython's full collection walks all of them: measured on the 2-core bench
 host, one landed about 3 s after start on the event loop and stalled the request in
 flight for 60 ms. ``gc.freeze()`` moves everything alive now into a generation the
