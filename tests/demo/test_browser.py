@@ -229,6 +229,18 @@ def test_browser_what_if_charts_fit_the_screen_with_whole_number_ticks(demo: Dem
     chart.scroll_into_view_if_needed()
     page.screenshot(path=screenshots / f"whatif-month-{viewport}.png")
 
+    # A category's bars are named as in the form: "Monday", not the code "Mon".
+    choose(page, panel, "Input to change", flights.feature("day_of_week").title)
+    panel.get_by_role("button", name="Show", exact=True).click()
+    expect(panel.locator(".fp-sweep-title")).to_contain_text("7 values tried")
+    chart = panel.locator(".fp-sweep-plot").filter(visible=True)
+    expect(chart.locator("svg text").filter(has_text="Wednesday")).to_have_count(1)
+    ticks = [t.strip() for t in chart.locator("svg text").all_text_contents()]
+    assert not {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} & set(ticks), ticks
+    chart.scroll_into_view_if_needed()
+    assert in_viewport(page, chart)
+    page.screenshot(path=screenshots / f"whatif-day-{viewport}.png")
+
 
 @BOTH
 def test_browser_csv_keeps_predictions_in_view_and_lists_reasons_below(demo: DemoProcess, page: Page, cards,
