@@ -6,10 +6,12 @@ would, and ignores keys it does not know so a newer API does not break it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Card", "Feature", "ServedModel", "parse_models"]
+__all__ = ["Card", "Feature", "ServedModel", "parse_models", "read_shipped_models"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,22 @@ def parse_models(payload: Any) -> list[ServedModel]:
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"GET /models returned an entry the demo cannot read ({exc!r})") from exc
     return models
+
+
+def read_shipped_models(folder: Path) -> list[dict[str, Any]]:
+    """The cards in ``folder`` (``<name>.json``, as scripts/build_space.py copies them), shaped as
+    ``GET /models`` answers: what the page shows until the API itself answers.
+
+    ValueError names a file that is not a card the demo can read: a broken copy should stop the
+    demo at start-up, not show a visitor half a page.
+    """
+    payload = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+            parse_models([{"name": card["name"], "card": card}])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is not a model card the demo can read ({exc}); "
+                             "rebuild it with `python scripts/build_space.py`") from exc
+        payload.append({"name": card["name"], "state": "ready", "card": card})
+    return payload
