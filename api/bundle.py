@@ -75,6 +75,7 @@ def save_bundle(
     descriptions: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
     category_labels: dict[str, dict[Any, str]] | None = None,
+    target_label: str = "",
     version: str | None = None,
     examples: int = 3,
     verify: bool = True,
@@ -88,7 +89,9 @@ def save_bundle(
     /docs and the demo; ``labels`` maps column names to short human names
     (``{"dep_hour": "Departure hour"}``) and ``category_labels`` maps a
     category column to names for its categories (``{"dest": {"IAH": "IAH —
-    Houston George Bush"}}``), both shown by the demo (see :func:`apply_labels`).
+    Houston George Bush"}}``), both shown by the demo (see :func:`apply_labels`);
+    ``target_label`` names what the model predicts (``"outcome"``) where the
+    target column's own name reads poorly.
     Returns the card that was written, and prints a short report (engine,
     sizes, metrics, memory and load time) unless ``quiet``.
 
@@ -118,6 +121,7 @@ def save_bundle(
         version=version or digest[:12],
         task=task,
         target=str(getattr(target, "name", None) or "target"),
+        target_label=target_label,
         classes=[str(c) for c in estimator.classes_] if task == "classification" else None,
         probabilities=probabilities,
         estimator=profile.describe_estimator(estimator),

@@ -125,6 +125,10 @@ class ModelCard(BaseModel):
     version: str
     task: Task
     target: str
+    target_label: str = Field(
+        "", description="A human name for what the model predicts, read as \"chance of each …\" or "
+        "\"predicted …\" (e.g. `outcome` for a target column `arrival`), shown by the demo."
+    )
     classes: list[str] | None = Field(None, description="Class labels, for classifiers.")
     probabilities: bool = Field(True, description="Classifiers: whether the model gives class probabilities.")
     estimator: str = Field(description="The estimator's class, e.g. `Pipeline(…)`.")

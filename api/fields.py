@@ -86,18 +86,20 @@ def describe(spec: FeatureSpec, tolerance: float | None) -> str:
 
 
 def _range_checker(spec: FeatureSpec, low: float, high: float):
-    accepted = f"{format_number(low)} to {format_number(high)}"
+    # Said as a sentence a visitor can act on ("must be between -165 and 5228"), since the demo
+    # shows it as it is, under the field or beside a CSV row.
+    between = f"between {format_number(low)} and {format_number(high)}"
     if (low, high) == (spec.minimum, spec.maximum):
-        where = f"the range this model was trained on ({accepted})"
+        why = f"is outside the range this model was trained on: it must be {between}"
     else:
-        where = f"the range this model accepts, {accepted} (seen in training: {_seen(spec)})"
+        why = f"is outside the range this model accepts: it must be {between} (seen in training: {_seen(spec)})"
 
     def check(value: float) -> float:
         if not low <= value <= high:
             raise PydanticCustomError(
                 "out_of_range",
-                "{value} is outside " + where.replace("{", "{{").replace("}", "}}"),
-                {"value": value, "hint": f"send a value from {accepted}"},
+                "{value} " + why.replace("{", "{{").replace("}", "}}"),
+                {"value": value, "hint": f"send a value {between}"},
             )
         return value
 

@@ -112,7 +112,7 @@ class BatchResult:
 
 
 def _outcome_columns(card: Card, outcome: dict[str, Any]) -> dict[str, Any]:
-    columns: dict[str, Any] = {f"predicted {card.target}": outcome["prediction"]}
+    columns: dict[str, Any] = {f"predicted {card.target_title}": outcome["prediction"]}
     for label, p in outcome.get("probabilities", {}).items():
         columns[f"{CHANCE_PREFIX}{label}"] = round(float(p), 4)
     return columns

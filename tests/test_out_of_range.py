@@ -97,10 +97,10 @@ def test_the_flag_is_stored_with_the_prediction(serve, database_url):
 
 # With STRICT_RANGES (tolerance 0.05): the bound is accepted (and still flagged), one step past is refused.
 STRICT = [
-    ("flight-delay", "distance", 5300, 5301, "0 to 5300", "80 to 4983"),
-    ("flight-delay", "distance", 0, -1, "0 to 5300", "80 to 4983"),
-    ("penguins", "bill_length_mm", 61, math.nextafter(61, ABOVE), "31 to 61", "33.1 to 59.6"),
-    ("penguins", "bill_depth_mm", 12.6, math.nextafter(12.6, BELOW), "12.6 to 22", "13.1 to 21.5"),
+    ("flight-delay", "distance", 5300, 5301, "between 0 and 5300", "80 to 4983"),
+    ("flight-delay", "distance", 0, -1, "between 0 and 5300", "80 to 4983"),
+    ("penguins", "bill_length_mm", 61, math.nextafter(61, ABOVE), "between 31 and 61", "33.1 to 59.6"),
+    ("penguins", "bill_depth_mm", 12.6, math.nextafter(12.6, BELOW), "between 12.6 and 22", "13.1 to 21.5"),
 ]
 
 
@@ -123,8 +123,8 @@ def test_strict_ranges_accept_the_bound_and_refuse_one_step_past(serve, model, f
     assert body["error"] == "invalid_input" and body["message"] == f"invalid input: {where}"
     assert body["details"] == [{
         "field": where,
-        "message": f"{past} is outside the range this model accepts, {accepted} (seen in training: {seen})",
-        "hint": f"send a value from {accepted}",
+        "message": f"{past} is outside the range this model accepts: it must be {accepted} (seen in training: {seen})",
+        "hint": f"send a value {accepted}",
     }]
 
 
@@ -132,5 +132,5 @@ def test_strict_ranges_without_tolerance_name_the_training_range_once(serve):
     with serve(strict_ranges=True, range_tolerance=0, **UNLIMITED) as client:
         assert client.post("/models/flight-delay/predict", json={**FLIGHT, "month": 12}).status_code == 200
         body = client.post("/models/flight-delay/predict", json={**FLIGHT, "month": 13}).json()
-    assert body["details"] == [{"field": "month", "message": "13 is outside the range this model was trained on "
-                                "(1 to 12)", "hint": "send a value from 1 to 12"}]
+    assert body["details"] == [{"field": "month", "message": "13 is outside the range this model was trained on: "
+                                "it must be between 1 and 12", "hint": "send a value between 1 and 12"}]

@@ -6,10 +6,12 @@ would, and ignores keys it does not know so a newer API does not break it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Card", "Feature", "ServedModel", "parse_models"]
+__all__ = ["Card", "Feature", "ServedModel", "parse_models", "read_shipped_models"]
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,16 @@ class Card:
     metrics_rows: int | None = None
     training_rows: int | None = None
     examples: tuple[dict[str, Any], ...] = ()
+    target_label: str = ""  # a human name for the target from the card; the raw name when the card gives none
 
     @property
     def is_classifier(self) -> bool:
         return self.task == "classification"
+
+    @property
+    def target_title(self) -> str:
+        """What a visitor reads for the target: the card's label, else ``miles_per_gallon`` as ``miles per gallon``."""
+        return self.target_label or self.target.replace("_", " ")
 
     def feature(self, name: str) -> Feature:
         for feature in self.features:
@@ -105,6 +113,7 @@ class Card:
             metrics_rows=data.get("metrics_rows"),
             training_rows=data.get("training_rows"),
             examples=tuple(data.get("examples") or ()),
+            target_label=data.get("target_label") or "",
         )
 
 
@@ -134,3 +143,22 @@ def parse_models(payload: Any) -> list[ServedModel]:
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"GET /models returned an entry the demo cannot read ({exc!r})") from exc
     return models
+
+
+def read_shipped_models(folder: Path) -> list[dict[str, Any]]:
+    """The cards in ``folder`` (``<name>.json``, as scripts/build_space.py copies them), shaped as
+    ``GET /models`` answers: what the page shows until the API itself answers.
+
+    ValueError names a file that is not a card the demo can read: a broken copy should stop the
+    demo at start-up, not show a visitor half a page.
+    """
+    payload = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+            parse_models([{"name": card["name"], "card": card}])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is not a model card the demo can read ({exc}); "
+                             "rebuild it with `python scripts/build_space.py`") from exc
+        payload.append({"name": card["name"], "state": "ready", "card": card})
+    return payload

@@ -1,9 +1,12 @@
-"""The whole page: a header, the API's state, a model picker, and each model's panel once the API answers.
+"""The whole page: a header, the API's state, a model picker, and each model's panel.
 
 Nothing here touches the network while the page is built, so the demo starts
 even when the API is down. Each visit asks ``GET /models`` on load (waiting
 with progress while a free instance wakes); when the API stays down, a timer
-checks again every few seconds and the tabs appear as soon as it answers.
+checks again every few seconds. Until the API answers, the forms are built
+from a copy of the cards (the API's last answer to this process, else the
+cards shipped with the demo, DEMO_CARDS_DIR), so a first visitor has a page to
+read and fill in; the live API's cards replace them when they differ.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from typing import Any
 
 import gradio as gr
 
-from demo_app.cards import ServedModel, parse_models
+from demo_app.cards import ServedModel, parse_models, read_shipped_models
 from demo_app.client import ApiAuthError, ApiClient, ApiError
 from demo_app.model_view import build_model_view
-from demo_app.results import banner_connected, banner_for_error, banner_waking, model_summary
+from demo_app.results import banner_connected, banner_for_error, banner_waking
 from demo_app.settings import DemoSettings
 from demo_app.status import PageStatus
 from demo_app.style import CSS, make_theme
@@ -43,16 +46,11 @@ def _failed_model(served: ServedModel) -> str:
     )
 
 
-def _preview(payload: list[dict[str, Any]] | None) -> str:
-    """While the API wakes or is down: the model cards from its last answer, so there is something to read."""
-    cards = [m.card for m in parse_models(payload)] if payload else []
-    summaries = "".join(model_summary(card) for card in cards if card is not None)
-    if not summaries:
-        return ""
+def _copy_note(source: str) -> str:
+    """Over forms built from a copy of the cards: where they come from, and that Predict waits for the API."""
     return (
-        '<div class="fp-preview"><p class="fp-section-note">The models this demo serves (as the API last '
-        "described them); their forms appear as soon as the API answers.</p>"
-        f"{summaries}</div>"
+        f'<p class="fp-section-note fp-copy-note">The API is not awake yet: the forms below come from {source}. '
+        "Fill them in now; <b>Predict</b> waits for the API and answers as soon as it is up.</p>"
     )
 
 
@@ -60,36 +58,47 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
     """Build the Gradio app for the API at ``settings.api_url``; call :func:`launch_demo` to serve it."""
     client = ApiClient(settings.api_url, settings.api_key)
     files = Path(tempfile.mkdtemp(prefix="freeport-demo-"))  # CSV templates and results, one folder per process
-    # The last GET /models that answered, kept for the life of the process: shown while the API sleeps.
+    shipped = read_shipped_models(settings.cards_dir) if settings.cards_dir else []
+    # The last GET /models that answered, kept for the life of the process: the forms while the API sleeps.
     last_good: dict[str, list[dict[str, Any]]] = {}
 
-    def preview_update() -> Any:
-        html = _preview(last_good.get("models"))
-        return gr.update(value=html, visible=bool(html))
+    def copy_of_cards() -> tuple[list[dict[str, Any]] | None, Any]:
+        """The best copy of the cards to build the forms from while the API does not answer, and its note."""
+        if "models" in last_good:
+            return last_good["models"], gr.update(value=_copy_note("the API's last answer"), visible=True)
+        if shipped:
+            return shipped, gr.update(value=_copy_note("the cards shipped with this demo"), visible=True)
+        return None, gr.skip()
 
     def connected(payload: list[dict[str, Any]], current: Any = None) -> list[Any]:
         last_good["models"] = payload
-        ready = sum(m.ready for m in parse_models(payload))
-        # The same cards again: leave the state alone, so the forms are not rebuilt under the visitor.
-        state = gr.skip() if payload == current else payload
-        return [banner_connected(settings.api_url, ready, client.docs_url), state,
-                gr.update(visible=False), gr.Timer(active=False), gr.update(visible=False)]
+        served = parse_models(payload)
+        # The cards the forms were built from (an earlier answer, or a copy) say the same: leave the state
+        # alone, so the forms are not rebuilt under a visitor who is already typing.
+        same = current is not None and parse_models(current) == served
+        return [banner_connected(settings.api_url, sum(m.ready for m in served), client.docs_url),
+                gr.skip() if same else payload, gr.update(visible=False), gr.Timer(active=False),
+                gr.update(visible=False)]
 
-    def connect() -> Iterator[list[Any]]:
+    def connect(current: Any) -> Iterator[list[Any]]:
         """On page load and on "Try again": wait for the API (with progress) and fetch the cards."""
+        shown = current  # the cards the page's forms are built from, if any
         try:
             for step in call_until_awake(client.fetch_models, limit=settings.wake_seconds):
                 if isinstance(step, Waiting):
-                    yield [banner_waking(step, settings.api_url), gr.skip(), gr.update(visible=False), gr.skip(),
-                           preview_update()]
+                    state, note = gr.skip(), gr.skip()
+                    if shown is None:  # no forms yet: build them from a copy of the cards, if there is one
+                        shown, note = copy_of_cards()
+                        state = gr.skip() if shown is None else shown
+                    yield [banner_waking(step, settings.api_url), state, gr.update(visible=False), gr.skip(), note]
                 else:
-                    yield connected(step.value)
+                    yield connected(step.value, shown)
         except ApiAuthError as exc:  # retrying with the same key cannot help
             yield [banner_for_error(exc, settings.api_url), gr.skip(), gr.update(visible=True),
-                   gr.Timer(active=False), preview_update()]
+                   gr.Timer(active=False), gr.skip()]
         except ApiError as exc:
             yield [banner_for_error(exc, settings.api_url), gr.skip(), gr.update(visible=True), gr.Timer(active=True),
-                   preview_update()]
+                   gr.skip()]
 
     def recheck(current: Any) -> list[Any]:
         """Timer tick while the API is down: one quick look; the page recovers when it answers."""
@@ -108,10 +117,10 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
         banner = gr.HTML(_connecting_banner(settings.api_url), elem_id="fp-api-status")
         with gr.Row():
             retry = gr.Button("Try again", visible=False, size="sm", scale=0, min_width=140, elem_id="fp-retry")
-        preview = gr.HTML("", visible=False, elem_id="fp-preview")
+        copy_note = gr.HTML("", visible=False, elem_id="fp-copy-note")
         models_state = gr.State(None)
         timer = gr.Timer(RECHECK_SECONDS, active=False)
-        status_outputs = [banner, models_state, retry, timer, preview]
+        status_outputs = [banner, models_state, retry, timer, copy_note]
 
         # Only when the cards arrive or change: gr.render's default trigger on page load would run a
         # second render that races this one, rebuilding the forms under a visitor who is already typing.
@@ -145,8 +154,8 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
                           outputs=panels, queue=False)
 
         # The banner shows its own progress; Gradio's spinner on top of it would hide it.
-        demo.load(connect, outputs=status_outputs, show_progress="hidden")
-        retry.click(connect, outputs=status_outputs, show_progress="hidden")
+        demo.load(connect, inputs=models_state, outputs=status_outputs, show_progress="hidden")
+        retry.click(connect, inputs=models_state, outputs=status_outputs, show_progress="hidden")
         timer.tick(recheck, inputs=models_state, outputs=status_outputs, show_progress="hidden")
     return demo
 

@@ -56,8 +56,8 @@ def _chips(items: list[str]) -> str:
 
 
 def plain_target(card: Card) -> str:
-    """``miles_per_gallon`` → ``miles per gallon``: the target as words."""
-    return card.target.replace("_", " ")
+    """The target as words: the card's label (``outcome``), else ``miles_per_gallon`` → ``miles per gallon``."""
+    return card.target_title
 
 
 def metric_sentence(card: Card, name: str, value: float) -> str:

@@ -74,8 +74,6 @@ CSS = """
 .fp-batch-table { contain: inline-size; min-width: 0 !important; }
 .fp-problems { font-size: 0.9rem; }
 .fp-problems ul { margin: 0.3rem 0 0 1.1rem; }
-.fp-preview .fp-summary { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 0.8rem 1rem;
-  margin: 0.6rem 0; }
 #fp-model-picker .wrap { flex-wrap: wrap; }
 /* A phone: less padding, the big number smaller, every control full width. */
 @media (max-width: 600px) {

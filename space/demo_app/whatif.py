@@ -18,8 +18,9 @@ __all__ = ["Sweep", "run_sweep", "sweep_frame", "sweep_values"]
 
 NUMBER_POINTS = 40
 MAX_INTEGER_STEPS = 60
-# More bars than this are unreadable: show the ends of the ranking, where the story is.
-MAX_BARS = 30
+# More bars than this are unreadable (on a phone their slanted names overlap): show the ends of
+# the ranking, where the story is.
+MAX_BARS = 20
 
 
 def sweep_values(feature: Feature, points: int = NUMBER_POINTS) -> list[Any]:
@@ -60,9 +61,16 @@ class Sweep:
         return self.order is not None and len(self.order) < self.values_tried
 
 
+def _shown(feature: Feature, value: Any) -> Any:
+    """A value as the chart's axis shows it: a category by the name the form gives it, ``true`` for True."""
+    if feature.type == "category":
+        return feature.category_title(value)
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 def sweep_frame(card: Card, feature: Feature, values: list[Any], predictions: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per (value, class) for a classifier, or per value for a regressor."""
-    x = [str(v).lower() if isinstance(v, bool) else v for v in values]
+    """One row per (value, class) for a classifier, or per value for a regressor; categories by their names."""
+    x = [_shown(feature, v) for v in values]
     if card.is_classifier:
         records = [
             {feature.name: value, "class": label, "probability": float(p)}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import shutil
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -15,12 +17,14 @@ from playwright.sync_api import Locator, Page, expect
 from demo_app.cards import Card, Feature
 from demo_app.client import ApiClient
 from demo_app.results import format_prediction
-from tests.demo.servers import ApiProcess, DemoProcess
+from tests.demo.conftest import VIEWPORTS
+from tests.demo.servers import REPO, ApiProcess, DemoProcess
 
 pytestmark = pytest.mark.slow
 
 CONNECTED = "API connected"
 BOTH = pytest.mark.parametrize("viewport", ["desktop", "phone"], indirect=True)
+SPACE_CARDS = REPO / "space" / "cards"
 
 
 def open_demo(page: Page, url: str) -> None:
@@ -229,6 +233,18 @@ def test_browser_what_if_charts_fit_the_screen_with_whole_number_ticks(demo: Dem
     chart.scroll_into_view_if_needed()
     page.screenshot(path=screenshots / f"whatif-month-{viewport}.png")
 
+    # A category's bars are named as in the form: "Monday", not the code "Mon".
+    choose(page, panel, "Input to change", flights.feature("day_of_week").title)
+    panel.get_by_role("button", name="Show", exact=True).click()
+    expect(panel.locator(".fp-sweep-title")).to_contain_text("7 values tried")
+    chart = panel.locator(".fp-sweep-plot").filter(visible=True)
+    expect(chart.locator("svg text").filter(has_text="Wednesday")).to_have_count(1)
+    ticks = [t.strip() for t in chart.locator("svg text").all_text_contents()]
+    assert not {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} & set(ticks), ticks
+    chart.scroll_into_view_if_needed()
+    assert in_viewport(page, chart)
+    page.screenshot(path=screenshots / f"whatif-day-{viewport}.png")
+
 
 @BOTH
 def test_browser_csv_keeps_predictions_in_view_and_lists_reasons_below(demo: DemoProcess, page: Page, cards,
@@ -262,7 +278,7 @@ def test_browser_csv_keeps_predictions_in_view_and_lists_reasons_below(demo: Dem
     table = panel.locator(".fp-batch-table")
     expect(table).to_contain_text("not scored")
     expect(table).to_contain_text("chance of late")
-    header = table.get_by_text("predicted arrival", exact=True).first
+    header = table.get_by_text(f"predicted {card.target_title}", exact=True).first
     header.scroll_into_view_if_needed()
     # The predictions are not pushed off the screen by a long reason, and the page is no wider than the screen.
     assert in_viewport(page, header, whole_width=False)
@@ -273,7 +289,7 @@ def test_browser_csv_keeps_predictions_in_view_and_lists_reasons_below(demo: Dem
     downloaded = list(csv.DictReader(io.StringIO(download_info.value.path().read_text())))
     assert [line["status"] for line in downloaded] == ["ok", "not scored", "ok", "ok"]
     assert "'ZZZ' is not a category" in downloaded[1]["reason"]
-    assert all(line["predicted arrival"] in card.classes for line in downloaded if line["status"] == "ok")
+    assert all(line[f"predicted {card.target_title}"] in card.classes for line in downloaded if line["status"] == "ok")
     table.scroll_into_view_if_needed()
     page.screenshot(path=screenshots / f"batch-{viewport}.png")
 
@@ -327,15 +343,17 @@ def test_browser_sleeping_api_shows_waking_then_down_then_recovers(page: Page, b
         expect(status).to_contain_text("Waking up the API")
         page.screenshot(path=screenshots / "predict-waking.png", full_page=True)
 
-        # A new visitor meanwhile reads the models' cards from the demo's last good copy.
-        visitor = browser.new_page(viewport={"width": 390, "height": 844})
+        # A new visitor meanwhile gets the forms from the API's last answer, and is told so.
+        visitor = browser.new_page(viewport=VIEWPORTS["phone"], is_mobile=True, has_touch=True)
         try:
             visitor.goto(demo.url)
             expect(visitor.locator("#fp-api-status")).to_contain_text("Waking up the API", timeout=30_000)
-            preview = visitor.locator("#fp-preview")
+            expect(visitor.locator("#fp-copy-note")).to_contain_text("the forms below come from the API's last answer")
             for other in cards.values():
-                expect(preview).to_contain_text(other.title)
-            visitor.screenshot(path=screenshots / "api-waking-preview-phone.png", full_page=True)
+                expect(visitor.locator("#fp-model-picker").get_by_text(other.title.split(":")[0],
+                                                                       exact=True)).to_be_visible()
+            open_model(visitor, card)
+            visitor.screenshot(path=screenshots / "api-waking-last-answer-phone.png", full_page=True)
         finally:
             visitor.close()
 
@@ -343,6 +361,51 @@ def test_browser_sleeping_api_shows_waking_then_down_then_recovers(page: Page, b
         expect(panel.locator(".fp-meta")).to_contain_text("answered in", timeout=60_000)
         expect(panel.locator(".fp-label")).to_be_visible()
         expect(status).to_contain_text(CONNECTED)
+    finally:
+        demo.stop()
+        api.stop()
+
+
+@BOTH
+def test_browser_first_visit_to_a_sleeping_api_shows_the_shipped_forms_and_the_wake_up(
+    page: Page, cards, tmp_path, viewport, screenshots
+):
+    # The cards a Space ships (space/cards), one of them older than the live API's.
+    shipped = tmp_path / "cards"
+    shutil.copytree(SPACE_CARDS, shipped)
+    penguins = cards["penguins"]
+    older = shipped / f"{penguins.name}.json"
+    older.write_text(older.read_text().replace(json.dumps(penguins.title), json.dumps("Penguins (an older card)")))
+    api = ApiProcess(tmp_path)  # asleep: not started
+    demo = DemoProcess(tmp_path, api.url, env={"API_WAKE_SECONDS": "120", "DEMO_CARDS_DIR": str(shipped)}).start()
+    try:
+        page.goto(demo.url)
+        status = page.locator("#fp-api-status")
+        expect(status).to_contain_text("Waking up the API", timeout=30_000)
+        expect(status).to_contain_text("s so far", timeout=10_000)
+        progress = status.locator(".fp-progress")
+        expect(progress).to_be_visible()
+        # The wake-up and its progress fit the screen, on a phone too.
+        assert in_viewport(page, status) and in_viewport(page, progress)
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+        note = page.locator("#fp-copy-note")
+        expect(note).to_contain_text("the forms below come from the cards shipped with this demo")
+        picker = page.locator("#fp-model-picker")
+        expect(picker.get_by_text("Penguins (an older card)", exact=True)).to_be_visible()
+        flights = cards["flight-delay"]
+        panel = open_model(page, flights)
+        for feature in flights.features:
+            expect(panel.get_by_label(feature.title, exact=True)).to_be_visible()
+        page.screenshot(path=screenshots / f"api-waking-shipped-{viewport}.png", full_page=True)
+
+        api.start(wait=False)  # it wakes: its own cards replace the shipped ones, and the form answers
+        expect(status).to_contain_text(CONNECTED, timeout=90_000)
+        expect(note).to_be_hidden()
+        expect(picker.get_by_text(penguins.title.split(":")[0], exact=True)).to_be_visible()
+        expect(picker.get_by_text("Penguins (an older card)", exact=True)).to_have_count(0)
+        panel = open_model(page, flights)
+        predict(panel)
+        expect(panel.locator(".fp-meta")).to_contain_text("answered in", timeout=30_000)
     finally:
         demo.stop()
         api.stop()

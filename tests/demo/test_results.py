@@ -89,6 +89,14 @@ def test_results_summary_says_each_metric_in_a_plain_sentence(cards: dict[str, C
     assert metric_sentence(fuel, "log_loss", 0.41234) == "log loss 0.412"  # a metric it has no words for
 
 
+def test_results_name_the_target_by_the_cards_label(cards: dict[str, Card]):
+    flights = cards["flight-delay"]
+    assert flights.target_label and flights.target_label != flights.target
+    summary = model_summary(flights)
+    assert f"It gives the chance of each {flights.target_label}: late, on time." in summary
+    assert flights.target not in summary
+
+
 def test_results_summary_escapes_card_text(odd_card: Card):
     html = model_summary(odd_card)
     assert "<script>" not in html and "&lt;script&gt;" in html

@@ -30,6 +30,13 @@ def test_settings_come_from_the_environment():
     assert settings.wake_seconds == 45
 
 
+def test_settings_name_a_folder_of_cards_to_show_while_the_api_sleeps(tmp_path):
+    assert DemoSettings.from_env({"DEMO_CARDS_DIR": str(tmp_path)}).cards_dir == tmp_path
+    assert DemoSettings.from_env({}).cards_dir is None
+    with pytest.raises(ValueError, match="DEMO_CARDS_DIR must be a folder of model cards"):
+        DemoSettings.from_env({"DEMO_CARDS_DIR": str(tmp_path / "nowhere")})
+
+
 def test_settings_empty_values_mean_the_default():
     assert DemoSettings.from_env({"API_KEY": "", "DEMO_TITLE": "  "}) == DemoSettings()
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
+from demo_app.cards import parse_models, read_shipped_models
 from tests.demo.servers import REPO, SpaceProcess
 
 SPACE = REPO / "space"
@@ -38,21 +39,40 @@ def test_space_copy_of_the_demo_is_fresh():
     assert done.returncode == 0, f"space/ is stale; run `python scripts/build_space.py`:\n{done.stdout}"
 
 
-def test_space_check_fails_when_the_demo_changes_and_build_fixes_it(tmp_path):
-    for part in ("demo_app", "space", "scripts"):
+def test_space_check_fails_when_the_demo_or_a_card_changes_and_build_fixes_it(tmp_path):
+    for part in ("demo_app", "space", "scripts", "models"):
         shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "requirements-demo.txt", tmp_path)
     script = tmp_path / "scripts" / "build_space.py"
     with (tmp_path / "demo_app" / "style.py").open("a") as handle:
         handle.write("# an edit the Space has not seen\n")
+    card = tmp_path / "models" / "penguins" / "card.json"
+    card.write_text(card.read_text().replace('"Palmer penguins: which species?"', '"Penguins, retrained"'))
+    shutil.copytree(tmp_path / "models" / "penguins", tmp_path / "models" / "puffins")
 
     stale = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
     assert stale.returncode == 1
-    assert "space/demo_app/style.py differs from demo_app/style.py" in stale.stdout
+    assert stale.stdout.splitlines()[:3] == [
+        "stale: space/demo_app/style.py differs from demo_app/style.py",
+        "stale: space/cards/puffins.json is missing",
+        "stale: space/cards/penguins.json differs from models/penguins/card.json",
+    ]
 
     subprocess.run([sys.executable, str(script)], check=True, capture_output=True, timeout=60)
     fresh = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
     assert fresh.returncode == 0, fresh.stdout
+    # The cards only: a model's artifacts stay out of the Space.
+    shipped = tmp_path / "space" / "cards"
+    assert sorted(p.name for p in shipped.iterdir()) == ["flight-delay.json", "fuel-economy.json", "penguins.json",
+                                                          "puffins.json"]
+    assert (shipped / "penguins.json").read_bytes() == card.read_bytes()
+
+
+def test_space_ships_the_cards_the_live_api_serves(client):
+    # The forms a first visitor sees while the API sleeps are the ones it shows once awake.
+    shipped = parse_models(read_shipped_models(SPACE / "cards"))
+    assert [m.name for m in shipped] == ["flight-delay", "fuel-economy", "penguins"]
+    assert shipped == parse_models(client.fetch_models())
 
 
 def test_space_front_matter_is_what_hugging_face_needs():
@@ -73,6 +93,12 @@ def test_space_requirements_are_pinned_and_match_the_demos():
     pinned = {line.split("==")[0]: line.split("==")[1].split(";")[0].strip() for line in lines}
     assert pinned["gradio"] == _gradio_pin()
     assert any("python_full_version < '3.11'" in line for line in lines), "resolved for Python 3.10 too"
+
+
+def test_space_card_copy_that_cannot_be_read_stops_the_demo_naming_the_file(tmp_path):
+    (tmp_path / "broken.json").write_text('{"name": "broken"')
+    with pytest.raises(ValueError, match=r"broken\.json is not a model card the demo can read .*build_space\.py"):
+        read_shipped_models(tmp_path)
 
 
 # uv is a dev requirement, so it sits beside the test interpreter even when not on PATH.

@@ -55,5 +55,17 @@ def test_whatif_long_category_ranking_keeps_only_its_two_ends(client: ApiClient,
     assert sweep.values_tried == len(card.feature("dest").categories) > MAX_BARS
     assert sweep.trimmed and len(sweep.order) == MAX_BARS
     assert set(sweep.frame["dest"]) == set(sweep.order)
+    # Each bar wears the airport's name, as the form's choices do.
+    dest = card.feature("dest")
+    assert set(sweep.order) <= {dest.category_title(code) for code in dest.categories}
+    assert all(" — " in name for name in sweep.order)
     late = sweep.frame[sweep.frame["class"] == "late"].set_index("dest").loc[sweep.order, "probability"]
     assert list(late) == sorted(late, reverse=True)  # highest first, lowest last
+
+
+def test_whatif_category_sweep_names_each_category_as_the_form_does(client: ApiClient, cards: dict[str, Card]):
+    card = cards["flight-delay"]
+    day = card.feature("day_of_week")
+    sweep = run_sweep(client, card, Form(card).default_row(), "day_of_week")
+    assert sorted(sweep.order) == sorted(day.category_title(code) for code in day.categories)
+    assert "Monday" in sweep.order and "Mon" not in sweep.order

@@ -78,7 +78,7 @@ def test_publish_space_carries_the_space_without_caches_and_refuses_without_a_to
     (copy / ".gradio").mkdir()
     (copy / ".gradio" / "flagged.csv").write_text("x")
     listed = publish_space.files_to_publish(copy)
-    assert {"README.md", "app.py", "requirements.txt", "demo_app/forms.py"} <= set(listed)
+    assert {"README.md", "app.py", "requirements.txt", "demo_app/forms.py", "cards/flight-delay.json"} <= set(listed)
     assert [p for p in listed if "__pycache__" in p or p.startswith(".gradio")] == []
     dry = subprocess.run([sys.executable, "scripts/publish_space.py", "--dry-run"], cwd=REPO,
                          capture_output=True, text=True, timeout=60)
