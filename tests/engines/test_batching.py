@@ -113,3 +113,33 @@ def test_the_batcher_answers_round_after_round(tiny, inline, wait_seconds):
 
     expected = predictor.predict(rows[:1]) + predictor.predict(rows)
     assert asyncio.run(main()) == [expected] * 3
+
+
+@pytest.mark.parametrize("inline", [False, True])
+@pytest.mark.parametrize("wait_seconds", [0, 0.002])
+def test_a_call_that_answers_fewer_rows_than_it_was_given_fails_every_request_in_it(tiny, inline, wait_seconds):
+    # Outcomes are matched to requests by position: one missing leaves no request sure of its answer,
+    # and the request without one used to wait forever.
+    card, predictor = tiny
+
+    def drops_the_last(rows):
+        return predictor.predict(rows)[:-1]
+
+    batcher = MicroBatcher(drops_the_last, max_rows=8, wait_seconds=wait_seconds, inline=inline)
+    rows = random_rows(card, 3, seed=2)
+
+    async def main():
+        alone = await asyncio.wait_for(asyncio.gather(batcher.predict_one(rows[0]), return_exceptions=True), 10)
+        together = await asyncio.wait_for(
+            asyncio.gather(*(batcher.predict_one(row) for row in rows), return_exceptions=True), timeout=10
+        )
+        return alone + together
+
+    answers = asyncio.run(main())
+    # Inline with no wait, each request is its own call; otherwise the three queued together share one.
+    shared = (0, 1) if inline and not wait_seconds else (2, 3)
+    assert [str(a) for a in answers] == [
+        "the model gave 0 outcomes for 1 rows; no row of the call is answered",
+        *["the model gave {} outcomes for {} rows; no row of the call is answered".format(*shared)] * 3,
+    ]
+    assert all(isinstance(a, RuntimeError) for a in answers)
