@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 API_PORT ?= 8000
 DEMO_PORT ?= 7860
 
-.PHONY: run test api demo install install-dev services browser lint train lock clean screenshots
+.PHONY: run test api demo install install-dev services browser lint train lock clean screenshots mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install-dev services browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## mutation: mutation-test the serving core, at most MUTATION_MINUTES (60); MODULES=api.batching to pick (docs/mutation.md)
+mutation: install-dev services
+	scripts/mutation.sh $(MODULES)
+
 services:
 	scripts/services.sh
 
@@ -64,4 +68,4 @@ lock:
 	scripts/lock.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache freeport.db artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache freeport.db artifacts mutants

@@ -41,10 +41,11 @@ class MicroBatcher:
             # Nothing queued and nothing to wait for: no task, no future, just the call.
             started = time.perf_counter()
             try:
-                outcome = self._predict([row])[0]
+                outcomes = self._predict([row])
             except PredictionFailedError as exc:
                 raise _own_error(exc, 0) from None
-            return outcome, (time.perf_counter() - started) * 1000
+            _check_count(outcomes, 1)
+            return outcomes[0], (time.perf_counter() - started) * 1000
         future = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
         if self._drainer is None:
@@ -67,6 +68,7 @@ class MicroBatcher:
         started = time.perf_counter()
         try:
             outcomes = self._predict(rows) if self._inline else await run_in_threadpool(self._predict, rows)
+            _check_count(outcomes, len(rows))
         except PredictionFailedError as exc:
             # Each failing row gets the error a request of its own would have got; the rest go again.
             for index in exc.failures:
@@ -85,6 +87,16 @@ class MicroBatcher:
         for _, future in batch:
             if not future.done():
                 future.set_exception(exc)
+
+
+def _check_count(outcomes: list[dict[str, Any]], rows: int) -> None:
+    """Refuse a call that answered a different number of rows than it was given.
+
+    Outcomes are matched to requests by position: with one missing, no request can be sure
+    which answer is its own, and the request left without one would wait forever.
+    """
+    if len(outcomes) != rows:
+        raise RuntimeError(f"the model gave {len(outcomes)} outcomes for {rows} rows; no row of the call is answered")
 
 
 def _own_error(exc: PredictionFailedError, index: int) -> PredictionFailedError:

@@ -65,6 +65,17 @@ def examples_client(tmp_path_factory) -> Iterator[TestClient]:
         yield client
 
 
+# Slow tests start real processes (a server, a deploy rehearsal that builds a virtualenv and sends
+# 1,000 predictions): minutes on a loaded machine, so they get longer than pyproject's `timeout`.
+SLOW_TEST_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT))
+
+
 # The service's own threads: a test that starts an app must stop it (its lifespan stops them).
 SERVICE_THREADS = ("prediction-log", "model-loader")
 

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from api.bundle import load_engine, save_bundle
 from api.errors import PredictionFailedError
@@ -95,3 +97,105 @@ def test_predictor_refuses_to_answer_nan_or_infinity(tmp_path):
     assert caught.value.details[0].message.startswith("the model's answer is not a number (NaN or infinity)")
     expected = model.predict(pd.DataFrame({"x": [5.0]}))[0]
     assert predictor.predict([{"x": 5.0}])[0]["prediction"] == pytest.approx(expected)
+
+
+def test_predictor_stops_isolating_after_its_call_budget_exactly(dose):
+    # 20 bad rows spread through 1,000: each costs about ten calls to pin down, so the budget of
+    # MAX_ISOLATION_CALLS runs out before MAX_NAMED_FAILURES are named.
+    card, predictor = dose
+    counting = Predictor(card, CountingEngine(predictor.engine))
+    rows = [POISON if i % 50 == 7 else GOOD for i in range(1000)]
+    with pytest.raises(PredictionFailedError) as caught:
+        counting.predict(rows)
+    assert counting.engine.calls == 1 + MAX_ISOLATION_CALLS
+    named = sorted(caught.value.failures)
+    assert 0 < len(named) < MAX_NAMED_FAILURES and all(i % 50 == 7 for i in named)
+    assert named == [i for i in range(7, 1000, 50)][: len(named)]  # the first ones, in order
+
+
+class FailsFirstCall(CountingEngine):
+    """The real engine, whose first call fails as a whole (as a batch too big for memory would)."""
+
+    def run(self, rows):
+        self.calls += 1
+        if self.calls == 1:
+            raise MemoryError("the whole batch did not fit")
+        return self.engine.run(rows)
+
+
+def test_predictor_answers_every_row_when_the_call_failed_but_no_part_of_it_does(dose):
+    card, predictor = dose
+    flaky = Predictor(card, FailsFirstCall(predictor.engine))
+    rows = [GOOD, {"dose": 30.0, "weight kg": 80.0}, {"dose": 0.5, "weight kg": 50.0}]
+    outcomes = flaky.predict(rows)
+    expected = [predictor.predict([row])[0] for row in rows]
+    assert [o["prediction"] for o in outcomes] == [e["prediction"] for e in expected]
+    for outcome, alone in zip(outcomes, expected, strict=True):
+        assert outcome["probabilities"] == pytest.approx(alone["probabilities"], rel=1e-12)
+    assert flaky.engine.calls == 3  # the whole call, then each half once
+
+
+class OneRowAtATime(CountingEngine):
+    """The real engine, refusing any call of more than one row: no part of a batch is ever at fault."""
+
+    def run(self, rows):
+        self.calls += 1
+        if len(rows) > 1:
+            raise RuntimeError("one row at a time")
+        return self.engine.run(rows)
+
+
+def test_predictor_blames_the_first_unchecked_row_when_the_budget_finds_no_bad_one(dose):
+    card, predictor = dose
+    refusing = Predictor(card, OneRowAtATime(predictor.engine))
+    with pytest.raises(PredictionFailedError) as caught:
+        refusing.predict([GOOD] * 100)
+    # Halving 100 rows depth-first, the 64 calls answer rows 0 to 30 one by one; row 31 is next.
+    assert caught.value.failures == {31: "the model failed on this row's call; retry"}
+
+
+def test_predictor_names_rows_that_raise_and_rows_answered_with_infinity_together(tmp_path):
+    # The square root of a negative dose is NaN (the regression then raises); exp of a huge prediction is inf.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"dose": rng.uniform(0, 10, 80)})
+    target = pd.Series(np.exp(frame["dose"] / 5) * 3, name="y")
+    model = make_pipeline(
+        FunctionTransformer(np.sqrt),
+        TransformedTargetRegressor(LinearRegression(), func=np.log, inverse_func=np.exp),
+    ).fit(frame, target)
+    card = save_bundle(model, frame, target, "exp-sqrt", models_dir=tmp_path, quiet=True)
+    engine, _ = load_engine(tmp_path / "exp-sqrt", card, engine="sklearn", allow_version_mismatch=False)
+    rows = [{"dose": 1.0}, {"dose": -3.0}, {"dose": 2.0}, {"dose": 1e300}]
+    with pytest.raises(PredictionFailedError) as caught:
+        Predictor(card, engine).predict(rows)
+    assert caught.value.failures == {
+        1: "the model raised ValueError: Input X contains NaN.",
+        3: "the model's answer is not a number (NaN or infinity), most likely from a value one of its "
+        "transforms cannot take (e.g. the log of a negative number)",
+    }
+
+
+class Raises(CountingEngine):
+    """The real engine's interface, raising ``error`` on every call: a model's own code failing."""
+
+    def __init__(self, engine, error):
+        super().__init__(engine)
+        self.error = error
+
+    def run(self, rows):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (RuntimeError(), "the model raised RuntimeError: "),
+        (ValueError("  " + "x" * 300 + "\nthe traceback's next line"), "the model raised ValueError: " + "x" * 200),
+    ],
+    ids=["no message", "a long message"],
+)
+def test_predictor_reports_the_first_line_of_the_models_error_cut_to_200_characters(dose, error, reason):
+    card, predictor = dose
+    with pytest.raises(PredictionFailedError) as caught:
+        Predictor(card, Raises(predictor.engine, error)).predict([GOOD])
+    assert caught.value.failures == {0: reason}

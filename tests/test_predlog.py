@@ -138,9 +138,11 @@ def test_with_memory_and_spill_full_predictions_are_refused_before_they_are_made
     # The database is stopped; a tiny spill and a tiny buffer fill; from then on a prediction is refused
     # (503, Retry-After, the usual error shape) instead of answered and forgotten. Every 200 is stored
     # once the database is back, exactly once.
+    # Filling the spill takes about 60 predictions, as many as the default rate limit allows a minute.
     with throwaway_cluster() as cluster, serve(database_url=cluster.url, predlog_queue_size=3,
                                                predlog_batch_size=1, predlog_flush_seconds=0.05,
-                                               predlog_spill_max_bytes=4096, db_connect_timeout=1) as client:
+                                               predlog_spill_max_bytes=4096, db_connect_timeout=1,
+                                               rate_limit_predict="1000/minute") as client:
         assert client.post("/models/penguins/predict", json=PENGUIN).status_code == 200
         assert wait_until(lambda: _logged(cluster) == 1)
         cluster.stop()

@@ -8,7 +8,9 @@ import shutil
 import pytest
 
 from api.bundle import ARTIFACT_FILE
-from tests.factories import EXAMPLE_MODELS, save_tiny_classifier
+from api.errors import ModelNotFoundError, ModelUnavailableError
+from api.registry import Registry
+from tests.factories import EXAMPLE_MODELS, save_tiny_classifier, save_tiny_regressor
 
 
 @pytest.fixture
@@ -87,3 +89,81 @@ def test_no_models_means_not_ready_with_a_hint(serve, tmp_path):
         assert ready.status_code == 503
         assert "no model bundles found" in ready.json()["message"]
         assert client.get("/models").json() == []
+
+
+@pytest.fixture
+def found(tmp_path):
+    """A models folder holding one good bundle, a model without its card, and what is not a bundle."""
+    models = tmp_path / "models"
+    save_tiny_classifier(models, "tiny-clf")
+    (models / "no-card").mkdir()
+    shutil.copy(models / "tiny-clf" / ARTIFACT_FILE, models / "no-card" / ARTIFACT_FILE)
+    (models / ".git").mkdir()  # hidden
+    shutil.copytree(models / "tiny-clf", models / "_draft")  # set aside by its leading underscore
+    (models / "empty").mkdir()  # a save that stopped before writing anything
+    (models / "README.txt").write_text("not a folder")
+    return Registry.discover(models, tolerance=None, max_batch_rows=10)
+
+
+def test_discovery_keeps_bundles_and_models_missing_a_card_and_skips_the_rest(found):
+    assert [(entry.name, entry.state) for entry in found] == [("no-card", "failed"), ("tiny-clf", "pending")]
+    assert len(found) == 2
+    assert found.get("no-card").error.endswith(
+        "card.json is missing: every folder in the models directory needs the card.json written by "
+        "save_bundle(). Re-save the model with `python -m api.bundle` or remove the folder."
+    )
+
+
+def test_a_model_still_loading_or_failed_says_so_and_an_unknown_one_gets_the_closest_name(found):
+    assert found.wait_loaded(0) is False
+    with pytest.raises(ModelUnavailableError) as pending:
+        found.predictor("tiny-clf")
+    assert pending.value.message == "model 'tiny-clf' is still loading; retry in a few seconds"
+    with pytest.raises(ModelUnavailableError) as failed:
+        found.predictor("no-card")
+    assert failed.value.message.startswith("model 'no-card' failed to load: ")
+    assert failed.value.message.endswith("card.json is missing: every folder in the models directory needs the "
+                                         "card.json written by save_bundle(). Re-save the model with "
+                                         "`python -m api.bundle` or remove the folder.")
+    with pytest.raises(ModelNotFoundError) as unknown:
+        found.get("tiny-cl")
+    assert unknown.value.message == "no model is called 'tiny-cl'; did you mean 'tiny-clf'?"
+
+
+@pytest.mark.parametrize("engine", ["auto", "sklearn"])
+def test_loading_serves_each_bundle_on_the_engine_asked_and_times_it(found, engine):
+    loader = found.load_all_in_background(allow_version_mismatch=False, engine=engine)
+    loader.join(60)
+    assert found.wait_loaded(0) is True
+    entry = found.get("tiny-clf")  # skl2onnx cannot convert it: scikit-learn serves it either way
+    assert (entry.state, entry.error, entry.notes) == ("ready", None, [])
+    assert found.predictor("tiny-clf") is entry.predictor and entry.predictor.engine_name == "sklearn"
+    assert 0 < entry.load_seconds < 60
+    assert found.get("no-card").state == "failed"  # a failed bundle is not tried again
+
+
+def test_engine_onnx_refuses_a_bundle_without_an_onnx_model_saying_why(found):
+    found.load_all(allow_version_mismatch=False, engine="onnx")
+    entry = found.get("tiny-clf")
+    assert (entry.state, entry.predictor, entry.load_seconds) == ("failed", None, None)
+    assert entry.error == (
+        "tiny-clf has no ONNX model (skl2onnx cannot convert a step that takes text and numbers or booleans "
+        "together; served on scikit-learn), but ENGINE=onnx requires one: set ENGINE=auto to serve it on scikit-learn."
+    )
+
+
+def test_a_bug_while_loading_fails_the_models_left_pending_rather_than_leave_them_waiting(tmp_path):
+    # A card edited by hand into a label-only classifier over a regressor: building its engine
+    # raises an AttributeError, not a BundleError, and loading stops there.
+    models = tmp_path / "models"
+    save_tiny_regressor(models, "a-reg")
+    save_tiny_classifier(models, "b-clf")
+    card = json.loads((models / "a-reg" / "card.json").read_text())
+    card.update(task="classification", classes=["low", "high"], probabilities=False)
+    (models / "a-reg" / "card.json").write_text(json.dumps(card))
+    registry = Registry.discover(models, tolerance=None, max_batch_rows=10)
+    registry.load_all_in_background(allow_version_mismatch=False, engine="sklearn").join(60)
+    assert registry.wait_loaded(0) is True  # nothing left pending: requests get an answer, not a wait
+    failed = [(entry.name, entry.state, entry.error.split(" has no attribute")[0]) for entry in registry]
+    stopped = "loading stopped: AttributeError: 'LinearRegression' object"
+    assert failed == [("a-reg", "failed", stopped), ("b-clf", "failed", stopped)]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api.card import ModelCard
 from api.deps import RegistryDep
-from api.errors import ErrorBody
+from api.errors import error_responses
 from api.registry import LOAD_WAIT_SECONDS, ModelEntry
 
 __all__ = ["ModelPublic", "router"]
@@ -58,8 +58,24 @@ def list_models(registry: RegistryDep) -> list[ModelPublic]:
     return [to_public(entry) for entry in registry]
 
 
-@router.get("/models/{name}", response_model=ModelPublic, responses={404: {"model": ErrorBody}})
-def get_model(name: str, registry: RegistryDep) -> ModelPublic:
+# The name is read from the path rather than declared as a parameter: a text path segment cannot
+# fail validation, yet a declared one makes FastAPI document a 422 this route never sends.
+_NAME_IN_PATH = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "title": "Name"},
+    "description": "The model's name, as GET /models lists it.",
+}
+
+
+@router.get(
+    "/models/{name}",
+    response_model=ModelPublic,
+    responses=error_responses({404: "No model by that name; the message suggests the closest one."}),
+    openapi_extra={"parameters": [_NAME_IN_PATH]},
+)
+def get_model(request: Request, registry: RegistryDep) -> ModelPublic:
     """One model's card: features with types, ranges and categories; metrics; versions."""
     registry.wait_loaded(LOAD_WAIT_SECONDS)
-    return to_public(registry.get(name))
+    return to_public(registry.get(request.path_params["name"]))

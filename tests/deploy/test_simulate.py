@@ -10,6 +10,7 @@ import pytest
 
 from tests.deploy.conftest import deploy_manifests
 from tests.factories import REPO
+from tests.pg import wait_until
 
 import simulate_deploy  # isort: skip — importable once tests/deploy/conftest.py put scripts/ on sys.path
 
@@ -42,13 +43,20 @@ def test_rehearsal_refuses_a_broken_manifest_before_building(
 
 
 def test_memory_sampler_counts_every_process_of_the_tree():
-    # The shell stays the parent (two commands), so the 150 MB live in a child process.
-    child = "import time; block = bytearray(150 * 2**20); time.sleep(2)"
-    process = subprocess.Popen(["sh", "-c", f"{sys.executable} -c '{child}'; true"])
+    # The shell stays the parent (two commands), so the 150 MB live in a child process; it holds
+    # them until its stdin closes, so the sampler has all the time it needs to see them.
+    child = "import sys; block = bytearray(150 * 2**20); print(len(block), flush=True); sys.stdin.read()"
+    process = subprocess.Popen(["sh", "-c", f"{sys.executable} -c '{child}'; true"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
     sampler = simulate_deploy._MemorySampler(process.pid)
     sampler.start()
-    process.wait(timeout=30)
-    assert sampler.stop() > 150 * 2**20
+    try:
+        assert process.stdout.readline() == f"{150 * 2**20}\n"  # the memory is held from here on
+        seen = wait_until(lambda: sampler.peak > 150 * 2**20, timeout=10)
+    finally:
+        process.communicate(timeout=30)
+        sampler.stop()
+    assert seen, f"the sampler saw at most {sampler.peak / 2**20:.0f} MB"
 
 
 def test_health_wait_reports_a_service_that_exits_early():

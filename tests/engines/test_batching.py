@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from api.batching import MicroBatcher
 from api.bundle import load_engine
+from api.card import read_card
 from api.errors import PredictionFailedError
 from api.predictor import Predictor
 from tests.engines.test_agreement import random_rows
-from tests.factories import save_log_classifier, save_tiny_classifier
+from tests.factories import EXAMPLE_MODELS, save_log_classifier, save_tiny_classifier
 
 
 @pytest.fixture
@@ -51,10 +53,14 @@ def test_one_request_at_a_time_is_not_delayed_or_batched(tiny):
     predict, calls = counting(predictor)
     batcher = MicroBatcher(predict, max_rows=16, wait_seconds=0, inline=True)
 
-    async def main():
-        return [await batcher.predict_one(row) for row in random_rows(card, 5)]
+    rows = random_rows(card, 5)
 
-    assert len(asyncio.run(main())) == 5 and calls == [1] * 5
+    async def main():
+        return [await asyncio.wait_for(batcher.predict_one(row), timeout=10) for row in rows]
+
+    answers = asyncio.run(main())
+    assert [outcome for outcome, _ in answers] == [predictor.predict([row])[0] for row in rows]
+    assert calls == [1] * 5
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +101,15 @@ def test_requests_the_model_cannot_answer_fail_alone(dose, inline, wait_seconds)
         assert max(calls) > 1  # the poisoned rows really did share calls with valid ones
 
 
-@pytest.mark.parametrize("inline", [False, True])
+@pytest.mark.parametrize("engine", ["onnx", "sklearn"])
 @pytest.mark.parametrize("wait_seconds", [0, 0.002])
-def test_the_batcher_answers_round_after_round(tiny, inline, wait_seconds):
+def test_the_batcher_answers_round_after_round(engine, wait_seconds):
     # Each round empties the queue; the next must start a new drain rather than wait for the old one.
-    card, predictor = tiny
-    batcher = MicroBatcher(predictor.predict, max_rows=8, wait_seconds=wait_seconds, inline=inline)
+    # Inline for ONNX, in a thread for scikit-learn, as the predict route sets it up.
+    card = read_card(EXAMPLE_MODELS / "penguins")
+    loaded, _ = load_engine(EXAMPLE_MODELS / "penguins", card, engine=engine, allow_version_mismatch=False)
+    predictor = Predictor(card, loaded)
+    batcher = MicroBatcher(predictor.predict, max_rows=8, wait_seconds=wait_seconds, inline=engine == "onnx")
     rows = random_rows(card, 12, seed=9)
 
     async def main():
@@ -111,5 +120,57 @@ def test_the_batcher_answers_round_after_round(tiny, inline, wait_seconds):
             answers.append([one[0]] + [outcome for outcome, _ in many])
         return answers
 
-    expected = predictor.predict(rows[:1]) + predictor.predict(rows)
-    assert asyncio.run(main()) == [expected] * 3
+    rounds = asyncio.run(main())
+    expected = predictor.predict(rows[:1]) + [predictor.predict([row])[0] for row in rows]
+    for answers in rounds:  # rows shared a call: equal to each row alone, probabilities up to rounding
+        assert [a["prediction"] for a in answers] == [e["prediction"] for e in expected]
+        for answer, alone in zip(answers, expected, strict=True):
+            assert answer["probabilities"] == pytest.approx(alone["probabilities"], rel=1e-6, abs=1e-9)
+
+
+def test_the_latency_reported_is_the_model_calls_own(tiny):
+    # A model call that takes 50 ms is reported as 50 ms and a little more, never in seconds or
+    # counted from some other start, whether the row ran at once or queued.
+    card, predictor = tiny
+
+    def slow(rows):
+        time.sleep(0.05)  # the model's cost, not a wait for something
+        return predictor.predict(rows)
+
+    row = random_rows(card, 1)[0]
+    for inline, wait_seconds in ((True, 0), (False, 0), (True, 0.002)):
+        batcher = MicroBatcher(slow, max_rows=8, wait_seconds=wait_seconds, inline=inline)
+        started = time.perf_counter()
+        _, latency_ms = asyncio.run(asyncio.wait_for(batcher.predict_one(row), timeout=10))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        assert 50 <= latency_ms <= elapsed_ms, (inline, wait_seconds)
+
+
+@pytest.mark.parametrize("inline", [False, True])
+@pytest.mark.parametrize("wait_seconds", [0, 0.002])
+def test_a_call_that_answers_fewer_rows_than_it_was_given_fails_every_request_in_it(tiny, inline, wait_seconds):
+    # Outcomes are matched to requests by position: one missing leaves no request sure of its answer,
+    # and the request without one used to wait forever.
+    card, predictor = tiny
+
+    def drops_the_last(rows):
+        return predictor.predict(rows)[:-1]
+
+    batcher = MicroBatcher(drops_the_last, max_rows=8, wait_seconds=wait_seconds, inline=inline)
+    rows = random_rows(card, 3, seed=2)
+
+    async def main():
+        alone = await asyncio.wait_for(asyncio.gather(batcher.predict_one(rows[0]), return_exceptions=True), 10)
+        together = await asyncio.wait_for(
+            asyncio.gather(*(batcher.predict_one(row) for row in rows), return_exceptions=True), timeout=10
+        )
+        return alone + together
+
+    answers = asyncio.run(main())
+    # Inline with no wait, each request is its own call; otherwise the three queued together share one.
+    shared = (0, 1) if inline and not wait_seconds else (2, 3)
+    assert [str(a) for a in answers] == [
+        "the model gave 0 outcomes for 1 rows; no row of the call is answered",
+        *["the model gave {} outcomes for {} rows; no row of the call is answered".format(*shared)] * 3,
+    ]
+    assert all(isinstance(a, RuntimeError) for a in answers)

@@ -160,6 +160,11 @@ class Load:
             thread.join(60)
         return self.result
 
+    def answered(self) -> int:
+        """Requests answered 200 so far."""
+        with self._lock:
+            return len(self.result.ok)
+
     def wait_for_workers(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for thread in self._threads:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from api.settings import Settings
 from tests.hardening.conftest import BATCH, PENGUIN, PREDICT
+from tests.pg import free_port
 
 
 def test_cors_is_off_until_origins_are_configured(serve):
@@ -120,10 +121,19 @@ def test_metrics_count_requests_predictions_and_the_prediction_log(serve):
     # Unknown paths share one label, so a scanner cannot grow the metrics without bound.
     assert _sample(text, "freeport_requests_total", method="GET", route="unmatched", status="404") == 1
     assert _sample(text, "freeport_request_duration_seconds_count", method="POST", route=BATCH, status="200") == 1
-    assert _sample(text, "freeport_prediction_log_queue_depth") >= 0
     assert _sample(text, "freeport_prediction_log_dropped_total") == 0
     assert _sample(text, "freeport_model_load_seconds", model="penguins") > 0
     assert _sample(text, "process_resident_memory_bytes") > 10_000_000
+
+
+def test_metrics_queue_depth_counts_the_predictions_not_yet_stored(serve):
+    # A database that refuses every connection: the four predictions answered wait in the log.
+    with serve(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere") as client:
+        client.post(PREDICT, json=PENGUIN)
+        client.post(BATCH, json={"rows": [PENGUIN] * 3})
+        text = client.get("/metrics").text
+    assert _sample(text, "freeport_prediction_log_queue_depth") == 4
+    assert _sample(text, "freeport_prediction_log_written_total") == 0
 
 
 def test_a_body_that_is_not_utf8_is_refused_as_bad_input_not_a_bare_400(serve):

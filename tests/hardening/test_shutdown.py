@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import time
 
 import pytest
 
 from tests.hardening.conftest import PENGUIN, PREDICT
 from tests.hardening.server import Load, running_api
+from tests.pg import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,8 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_every_predic
     with running_api(tmp_path, DATABASE_URL=f"sqlite:///{db}") as api:
         load = Load(api.url + PREDICT, PENGUIN, workers=4, fresh_connections=True)
         with load:
-            time.sleep(4)
+            # Well past the 50 answers the assertions below ask for, so the signal comes under load.
+            assert wait_until(lambda: load.answered() >= 100, timeout=60), "the load never got going"
             api.process.send_signal(signal.SIGTERM)
             api.process.wait(40)
             load.wait_for_workers(10)

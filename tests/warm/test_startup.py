@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 
@@ -47,6 +48,12 @@ def answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def _connected_to(port: int) -> bool:
+    """This process holds an open connection to ``port``: a request sent there is in flight."""
+    return any(c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+               for c in psutil.Process().net_connections(kind="tcp"))
 
 
 def penguins_only(tmp_path: Path) -> Path:
@@ -119,6 +126,8 @@ def test_health_answers_while_a_model_is_still_loading_and_its_first_request_wai
         first = threading.Thread(target=lambda: answers_seen.append(
             requests.post(f"{api}/models/penguins/predict", json=PENGUIN, timeout=60)))
         first.start()
+        port = int(api.rsplit(":", 1)[1])
+        assert wait_until(lambda: _connected_to(port), timeout=30), "the prediction never reached the server"
         assert requests.get(f"{api}/health", timeout=10).status_code == 200
         assert not answers_seen  # the prediction waits for its model rather than failing
         with artifact.open("wb") as fifo:
