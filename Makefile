@@ -43,7 +43,7 @@ test: install-dev services browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## mutation: mutation-test the serving core, at most MUTATION_MINUTES (60); MODULES=api.batching to pick (docs/mutation.md)
+## mutation: mutation-test the serving core, at most MUTATION_MINUTES (60); MODULES=api.serving.batching to pick (docs/mutation.md)
 mutation: install-dev services
 	scripts/mutation.sh $(MODULES)
 

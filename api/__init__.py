@@ -14,7 +14,7 @@ def __getattr__(name: str):
 
         return create_app
     if name == "save_bundle":
-        from api.bundle import save_bundle
+        from api.serving.bundle import save_bundle
 
         return save_bundle
     raise AttributeError(name)

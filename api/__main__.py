@@ -7,9 +7,9 @@ from functools import partial
 
 import uvicorn
 
-from api.http_protocol import DeadlineHttpToolsProtocol
 from api.logs import configure_logging
 from api.settings import SettingsError, load_settings
+from api.web.http_protocol import DeadlineHttpToolsProtocol
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
         # Our logging (api.logs) for every line; api.logs.log_request writes the access lines.
         log_config=None,
         access_log=False,
-        # The client address comes from api.clientip, trusting only TRUSTED_PROXY_HOPS; uvicorn's own
+        # The client address comes from api.web.clientip, trusting only TRUSTED_PROXY_HOPS; uvicorn's own
         # handling would let any client choose its address with X-Forwarded-For when allowed from '*'.
         proxy_headers=False,
         server_header=False,
@@ -43,7 +43,7 @@ def main() -> None:
         # runs the lifespan's shutdown, which flushes the prediction log.
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         # What bounds a flood of connections before the app sees a request (see "Under attack" in the README):
-        # a deadline on headers and a cap on their size (api.http_protocol), a cap on open connections (past
+        # a deadline on headers and a cap on their size (api.web.http_protocol), a cap on open connections (past
         # it uvicorn answers 503 at once), and idle keep-alive connections closed early.
         http=partial(
             DeadlineHttpToolsProtocol,

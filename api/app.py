@@ -10,19 +10,19 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from api.clientip import ClientAddressMiddleware
-from api.guards import GUARD_ERRORS, add_guard_middleware, predict_guards
-from api.handlers import install_error_handlers
 from api.heap import freeze_start_up_heap
 from api.logs import log_request
 from api.metrics import CountingPredictionLog, Metrics
-from api.observe import ObserveRequestsMiddleware
-from api.predlog import PredictionLog
-from api.registry import Registry
-from api.request_id import RequestIdMiddleware
 from api.routes import admin, health, models
 from api.routes.predict import build_predict_router
+from api.serving.registry import Registry
 from api.settings import Settings, load_settings
+from api.storage.predlog import PredictionLog
+from api.web.clientip import ClientAddressMiddleware
+from api.web.guards import GUARD_ERRORS, add_guard_middleware, predict_guards
+from api.web.handlers import install_error_handlers
+from api.web.observe import ObserveRequestsMiddleware
+from api.web.request_id import RequestIdMiddleware
 
 __all__ = ["create_app"]
 
@@ -45,7 +45,7 @@ def _describe_service(registry: Registry) -> str:
 
 def _create_db_engine(settings: Settings):
     # Imported here so SQLAlchemy loads in the log writer's thread, after the server listens.
-    from api.database import create_db_engine
+    from api.storage.database import create_db_engine
 
     return create_db_engine(
         settings.database_url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.predlog import PredictionLog
-from api.registry import Registry
+from api.serving.registry import Registry
 from api.settings import Settings
+from api.storage.predlog import PredictionLog
 
 __all__ = ["PredictionLogDep", "RegistryDep", "SettingsDep", "request_id"]
 

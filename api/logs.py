@@ -71,7 +71,7 @@ _access = logging.getLogger("freeport.access")
 
 
 def log_request(scope: Scope, status: int, seconds: float) -> None:
-    """The access line of one request (an observer of api.observe.ObserveRequestsMiddleware)."""
+    """The access line of one request (an observer of api.web.observe.ObserveRequestsMiddleware)."""
     state = scope.get("state", {})
     _access.info(
         "%s %s %d",

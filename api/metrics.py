@@ -17,8 +17,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import Scope
 
-from api.predlog import RECORD_FIELDS, PredictionLog, PredictionRecord
-from api.registry import Registry
+from api.serving.registry import Registry
+from api.storage.predlog import PredictionLog
+from api.storage.records import RECORD_FIELDS, PredictionRecord
 
 __all__ = ["CountingPredictionLog", "Metrics"]
 

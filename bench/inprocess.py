@@ -1,6 +1,6 @@
 """Where a request's time goes, without HTTP: each step of a prediction, timed in this process.
 
-The same objects the server builds (api.registry), on a kind's distinct rows:
+The same objects the server builds (api.serving.registry), on a kind's distinct rows:
 the model call on each engine for one row and for 1,000, checking a 1,000-row
 batch body, its out-of-range flags, and encoding its rows for the prediction
 log. Medians of repeated calls, in milliseconds.
@@ -30,10 +30,10 @@ def _median_ms(call: Callable[[], object], repeat: int) -> float:
 
 def in_process(models_dir: Path, name: str, rows: list[dict]) -> dict[str, float]:
     """Steps of a prediction for bundle ``name`` in ``models_dir``, in ms (engine steps per engine it has)."""
-    from api.bundle import load_engine
-    from api.jsonbody import validate_body_fast
-    from api.predlog_lines import encode_records
-    from api.registry import Registry
+    from api.serving.bundle import load_engine
+    from api.serving.registry import Registry
+    from api.storage.predlog_lines import encode_records
+    from api.web.jsonbody import validate_body_fast
 
     registry = Registry.discover(models_dir, tolerance=None, max_batch_rows=len(rows))
     entry = registry.get(name)

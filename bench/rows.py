@@ -111,7 +111,7 @@ def prepare(name: str, models_root: Path) -> Kind:
         shutil.copytree(REPO / "models" / name, target)
         frame = _example_held_out(name)
     else:
-        from api.bundle import save_bundle
+        from api.serving.bundle import save_bundle
         from tests.zoo import ZOO
 
         if name not in ZOO:

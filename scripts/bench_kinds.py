@@ -35,7 +35,7 @@ DEFAULT_KINDS = ("hgb-regressor", "forest-multiclass", "text-gaps-onehot", "own-
 
 def save_kinds(kinds: list[str], models_dir: Path) -> dict[str, str]:
     """Save each kind's model into ``models_dir``; returns each one's estimator description."""
-    from api.bundle import save_bundle
+    from api.serving.bundle import save_bundle
     from tests.zoo import ZOO
 
     described = {}

@@ -19,11 +19,11 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api.card import read_card
-from api.database import create_db_engine
-from api.predlog import PredictionLog
-from api.predlog_lines import encode_records
+from api.serving.card import read_card
 from api.settings import normalise_database_url
+from api.storage.database import create_db_engine
+from api.storage.predlog import PredictionLog
+from api.storage.predlog_lines import encode_records
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 BATCHES = {"flight-delay": 1000, "penguins": 344, "fuel-economy": 398}

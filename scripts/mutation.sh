@@ -3,7 +3,7 @@
 # one change at a time, and runs the tests that exercise it; a change no test notices is a gap
 # in the suite. Then the score of each module.
 #
-#   scripts/mutation.sh [module ...]     e.g. scripts/mutation.sh api.batching api.errors
+#   scripts/mutation.sh [module ...]     e.g. scripts/mutation.sh api.serving.batching api.errors
 #
 # Bounded: it stops after MUTATION_MINUTES (default 60). mutmut keeps each result in mutants/, so
 # a run of every module resumes where the last one stopped and re-tests only the functions that

@@ -27,9 +27,10 @@ NOT_RUN = {None, 2, 34}  # not run yet, interrupted, skipped
 
 
 def module_of(meta: Path) -> str:
-    """``mutants/api/engines/onnx.py.meta`` → ``api.engines``; ``mutants/api/errors.py.meta`` → ``api.errors``."""
+    """``mutants/api/serving/engines/onnx.py.meta`` → ``api.serving.engines``;
+    ``mutants/api/errors.py.meta`` → ``api.errors``: the engines package counts as one module."""
     parts = meta.relative_to(RESULTS).with_suffix("").with_suffix("").parts
-    return ".".join(parts[:2]) if parts[:2] == ("api", "engines") else ".".join(parts)
+    return ".".join(parts[:3]) if parts[:3] == ("api", "serving", "engines") else ".".join(parts)
 
 
 def _kind(code: int | None) -> str:
@@ -63,7 +64,9 @@ def score(count: Counter) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help="e.g. api.batching api.engines (default: every module run)")
+    parser.add_argument(
+        "modules", nargs="*", help="e.g. api.serving.batching api.serving.engines (default: every module run)"
+    )
     parser.add_argument("--fail-under", type=float, help="exit 1 if a module scores below this percentage")
     parser.add_argument("--survivors", action="store_true", help="list each missed mutant by name")
     args = parser.parse_args(argv)

@@ -28,8 +28,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from api.bundle import apply_labels, save_bundle
-from api.card import CARD_FILE, read_card
+from api.serving.bundle import apply_labels, save_bundle
+from api.serving.card import CARD_FILE, read_card
 
 SEED = 42
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"

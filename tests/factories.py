@@ -12,8 +12,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from api.bundle import save_bundle
-from api.card import FeatureSpec, ModelCard
+from api.serving.bundle import save_bundle
+from api.serving.card import FeatureSpec, ModelCard
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_MODELS = REPO / "models"

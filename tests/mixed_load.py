@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import psycopg2
 import requests
 
-from api.card import read_card
+from api.serving.card import read_card
 from tests.factories import EXAMPLE_MODELS
 
 # The batch sizes: the size of each example's own data set.

@@ -1,6 +1,6 @@
 """The batch route's fast check accepts exactly what the explaining model accepts, and returns the same rows.
 
-api/schemas.py states each card's rules twice: as Python checks that explain a
+api/serving/schemas.py states each card's rules twice: as Python checks that explain a
 refusal (``batch``) and as pydantic-core constraints that run without Python
 (``batch_rows``, used first). Any value one accepts and the other refuses would
 either let bad input reach a model or refuse good input without a reason.
@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from api.card import FeatureSpec, read_card
-from api.ranges import accepted_range
-from api.schemas import build_schemas
+from api.serving.card import FeatureSpec, read_card
+from api.serving.ranges import accepted_range
+from api.serving.schemas import build_schemas
 from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier
 
 # The examples; a tiny model with what they lack: a boolean, a name that is no identifier; and

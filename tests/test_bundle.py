@@ -10,10 +10,10 @@ import joblib
 import numpy as np
 import pytest
 
-from api.bundle import ARTIFACT_FILE, load_estimator, save_bundle
-from api.bundle_cli import main
-from api.card import read_card
+from api.bundle import main
 from api.errors import BundleError
+from api.serving.bundle import ARTIFACT_FILE, load_estimator, save_bundle
+from api.serving.card import read_card
 from tests.factories import mixed_frame, mixed_pipeline, save_tiny_classifier, save_tiny_regressor
 
 

@@ -16,10 +16,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from api.bundle import ARTIFACT_FILE, ONNX_FILE, load_engine, save_bundle
-from api.bundle_cli import main
-from api.card import read_card
+from api.bundle import main
 from api.errors import BundleError
+from api.serving.bundle import ARTIFACT_FILE, ONNX_FILE, load_engine, save_bundle
+from api.serving.card import read_card
 from tests.factories import EXAMPLE_MODELS, REPO, mixed_frame, mixed_pipeline, save_tiny_classifier
 
 
@@ -35,7 +35,7 @@ def test_a_function_from_the_training_script_is_refused_with_the_fix_and_nothing
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import FunctionTransformer
-        from api.bundle import save_bundle
+        from api.serving.bundle import save_bundle
 
         def clip_negative(x):
             return np.clip(x, 0, None)

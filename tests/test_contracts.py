@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.bundle import load_engine, load_estimator
-from api.card import read_card
 from api.errors import closest
+from api.serving.bundle import load_engine, load_estimator
+from api.serving.card import read_card
 from api.settings import Settings
 from tests.factories import EXAMPLE_MODELS, save_log_classifier
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from api.card import read_card
+from api.serving.card import read_card
 from api.settings import Settings, normalise_database_url
 from tests.factories import EXAMPLE_MODELS, REPO
 from tests.pg import free_port, wait_until

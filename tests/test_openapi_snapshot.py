@@ -1,7 +1,7 @@
 """/docs changes only on purpose: the OpenAPI document of the example models, word for word.
 
 Every description, example, bound and error response a reviewer reads in /docs is derived from
-the cards (api/schemas.py, api/fields.py) and the routes. This test holds the whole document
+the cards (api/serving/schemas.py, api/serving/fields.py) and the routes. This test holds the whole document
 against tests/snapshots/openapi.json, so a change to any of it shows up as a diff in review.
 After changing /docs on purpose, write the new document and commit it with the change:
 

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
 from api.app import create_app
-from api.card import read_card
-from api.database import predictions
+from api.serving.card import read_card
 from api.settings import Settings, normalise_database_url
+from api.storage.tables import predictions
 from tests.factories import EXAMPLE_MODELS
 from tests.pg import wait_until
 

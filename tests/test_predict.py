@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.card import read_card
+from api.serving.card import read_card
 from tests.factories import EXAMPLE_MODELS
 
 FLIGHT = read_card(EXAMPLE_MODELS / "flight-delay")
@@ -86,7 +86,7 @@ BAD_FLIGHTS = {
 }
 
 
-# The batch route checks rows with pydantic-core's constraints first (api/schemas.py); a refused
+# The batch route checks rows with pydantic-core's constraints first (api/serving/schemas.py); a refused
 # body must still get the same explained errors, under the row's index.
 @pytest.mark.parametrize("route", ["one row", "batch"])
 @pytest.mark.parametrize("case", BAD_FLIGHTS, ids=list(BAD_FLIGHTS))
@@ -132,7 +132,7 @@ def test_predict_batch_refuses_empty_and_oversized_batches(serve):
     ],
     ids=["malformed json", "array body", "null body", "empty body", "not utf-8", "form body", "xml body"],
 )
-# The batch route validates its body straight from the bytes (api/jsonbody.py): same answers.
+# The batch route validates its body straight from the bytes (api/web/jsonbody.py): same answers.
 @pytest.mark.parametrize("path", ["/models/flight-delay/predict", "/models/flight-delay/predict/batch"])
 def test_predict_rejects_bodies_that_are_not_a_json_object(examples_client, path, payload, headers, status, code, text):
     body = _error(examples_client.post(path, content=payload, headers=headers), status)

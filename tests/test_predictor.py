@@ -10,9 +10,9 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from api.bundle import load_engine, save_bundle
 from api.errors import PredictionFailedError
-from api.predictor import MAX_ISOLATION_CALLS, MAX_NAMED_FAILURES, Predictor
+from api.serving.bundle import load_engine, save_bundle
+from api.serving.predictor import MAX_ISOLATION_CALLS, MAX_NAMED_FAILURES, Predictor
 from tests.factories import dose_frame, save_log_classifier
 
 GOOD = {"dose": 12.5, "weight kg": 70.0}

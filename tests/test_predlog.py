@@ -11,11 +11,12 @@ import psycopg2
 import pytest
 from sqlalchemy import create_engine, select
 
-import api.database
-from api.card import read_card
-from api.database import predictions
-from api.predlog import RECORD_FIELDS, WRITER_NICE
+import api.storage.database
+from api.serving.card import read_card
 from api.settings import normalise_database_url
+from api.storage.predlog import WRITER_NICE
+from api.storage.records import RECORD_FIELDS
+from api.storage.tables import predictions
 from tests.factories import EXAMPLE_MODELS
 from tests.pg import fresh_database, throwaway_cluster, wait_until
 
@@ -59,7 +60,7 @@ def test_predictions_are_logged_with_inputs_outputs_and_request_ids(serve, datab
 
 def test_a_driver_without_a_bulk_path_is_written_through_sqlalchemy_core(serve, database_url, monkeypatch):
     # SQLite and psycopg2 get their drivers' bulk inserts; any other driver must store the same rows.
-    monkeypatch.setattr(api.database, "_BULK", {})
+    monkeypatch.setattr(api.storage.database, "_BULK", {})
     with serve(database_url=database_url, predlog_flush_seconds=0.05) as client:
         batch = client.post("/models/flight-delay/predict/batch", json={"rows": FLIGHTS}).json()
         assert wait_until(lambda: client.get("/ready").json()["database"]["written"] == len(FLIGHTS))

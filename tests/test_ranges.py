@@ -1,4 +1,4 @@
-"""api/ranges.py on its own: clean accepted bounds, and batch flags equal to row-by-row flags."""
+"""api/serving/ranges.py on its own: clean accepted bounds, and batch flags equal to row-by-row flags."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from api.card import FeatureSpec, read_card
-from api.ranges import OutOfRange, accepted_range, format_number
+from api.serving.card import FeatureSpec, read_card
+from api.serving.ranges import OutOfRange, accepted_range, format_number
 from tests.factories import EXAMPLE_MODELS
 
 

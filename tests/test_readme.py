@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from api.card import read_card
+from api.serving.card import read_card
 from tests.factories import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

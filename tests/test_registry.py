@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from api.bundle import ARTIFACT_FILE
 from api.errors import ModelNotFoundError, ModelUnavailableError
-from api.registry import Registry
+from api.serving.bundle import ARTIFACT_FILE
+from api.serving.registry import Registry
 from tests.factories import EXAMPLE_MODELS, save_tiny_classifier, save_tiny_regressor
 
 

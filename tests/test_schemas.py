@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from api.bundle import load_estimator
-from api.card import read_card
-from api.schemas import build_schemas
+from api.serving.bundle import load_estimator
+from api.serving.card import read_card
+from api.serving.schemas import build_schemas
 from tests.factories import EXAMPLE_MODELS
 
 MODELS = sorted(p.name for p in EXAMPLE_MODELS.iterdir())

@@ -9,11 +9,12 @@ from functools import partial
 
 from sqlalchemy import func, select
 
-from api.card import read_card
-from api.database import create_db_engine, metadata, predictions, store_spilled
-from api.predlog import PredictionLog
-from api.predlog_lines import decode_lines, encode_records
-from api.spill import SpillFile
+from api.serving.card import read_card
+from api.storage.database import create_db_engine, store_spilled
+from api.storage.predlog import PredictionLog
+from api.storage.predlog_lines import decode_lines, encode_records
+from api.storage.spill import SpillFile
+from api.storage.tables import metadata, predictions
 from tests.factories import EXAMPLE_MODELS
 from tests.pg import wait_until
 

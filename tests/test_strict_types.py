@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.app import create_app
-from api.card import read_card
-from api.schemas import build_schemas
+from api.serving.card import read_card
+from api.serving.schemas import build_schemas
 from api.settings import Settings
 from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from api.card import read_card
 from api.errors import ErrorDetail
-from api.handlers import error_response
+from api.serving.card import read_card
+from api.web.handlers import error_response
 from tests.factories import EXAMPLE_MODELS
 
 PENGUIN = read_card(EXAMPLE_MODELS / "penguins").examples[0]

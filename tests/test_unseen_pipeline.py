@@ -10,7 +10,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from api.bundle import save_bundle
+from api.serving.bundle import save_bundle
 
 
 def _loans(rows: int = 300) -> tuple[pd.DataFrame, pd.Series]:

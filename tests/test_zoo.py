@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import requests
 
-from api.bundle import save_bundle
-from api.card import ModelCard, read_card
+from api.serving.bundle import save_bundle
+from api.serving.card import ModelCard, read_card
 from tests.hardening.server import running_api
 from tests.zoo import ZOO, Fitted
 

@@ -103,7 +103,7 @@ def ready(request: Request, registry: RegistryDep, prediction_log: PredictionLog
     if not models:
         problems.append(
             ErrorDetail(field="models", message=f"no model bundles found in {registry.models_dir}",
-                        hint="save one with api.bundle.save_bundle() or set MODELS_DIR")
+                        hint="save one with api.serving.bundle.save_bundle() or set MODELS_DIR")
         )
     if db_error:
         problems.append(ErrorDetail(field="database", message=db_error, hint="check DATABASE_URL"))

@@ -7,10 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.card import ModelCard
 from api.deps import RegistryDep
 from api.errors import error_responses
-from api.registry import LOAD_WAIT_SECONDS, ModelEntry
+from api.serving.card import ModelCard
+from api.serving.registry import LOAD_WAIT_SECONDS, ModelEntry
 
 __all__ = ["ModelPublic", "router"]
 

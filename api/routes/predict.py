@@ -3,8 +3,8 @@ explains unknown or failed models in the usual error shape.
 
 The hot path is kept short: async endpoints and dependencies (a sync one costs
 a hop to the threadpool per request), single rows micro-batched per model
-(api/batching.py), a batch body validated straight from its bytes
-(api/jsonbody.py), and the response serialised once, straight to JSON bytes;
+(api/serving/batching.py), a batch body validated straight from its bytes
+(api/web/jsonbody.py), and the response serialised once, straight to JSON bytes;
 ``response_model`` still documents it in /docs.
 
 No ``from __future__ import annotations`` here: FastAPI must see the closures'
@@ -19,12 +19,12 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
-from api.batching import MicroBatcher
 from api.deps import RegistryDep
 from api.errors import PredictionLogFullError, UnsupportedMediaTypeError, error_responses
-from api.jsonbody import openapi_body, validate_body_fast
-from api.predictor import Predictor
-from api.registry import LOAD_WAIT_SECONDS, ModelEntry, Registry
+from api.serving.batching import MicroBatcher
+from api.serving.predictor import Predictor
+from api.serving.registry import LOAD_WAIT_SECONDS, ModelEntry, Registry
+from api.web.jsonbody import openapi_body, validate_body_fast
 
 __all__ = ["build_predict_router"]
 

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from api.bundle import save_bundle
+from api.serving.bundle import save_bundle
 from demo_app.cards import Card, parse_models
 from demo_app.client import ApiClient
 from tests.demo.servers import SCREENSHOTS, ApiProcess, DemoProcess

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-from api.card import read_card
+from api.serving.card import read_card
 from tests.deploy.conftest import deploy_manifests
 from tests.factories import EXAMPLE_MODELS, REPO
 

@@ -12,8 +12,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from api.bundle import ONNX_FILE, load_engine, save_bundle
-from api.card import ModelCard, read_card
+from api.serving.bundle import ONNX_FILE, load_engine, save_bundle
+from api.serving.card import ModelCard, read_card
 from tests.factories import EXAMPLE_MODELS
 
 EXAMPLES = sorted(p.name for p in EXAMPLE_MODELS.iterdir() if (p / "card.json").is_file())
@@ -126,7 +126,7 @@ def test_onnx_file_changed_after_saving_is_refused_and_the_checked_pickle_serves
     [(1.0, 0.0, True), (0.999, 0.001, True), (0.998, 0.0, False), (1.0, 0.0011, False)],
 )
 def test_onnx_check_passes_only_within_both_tolerances(agreement, difference, passed):
-    from api.card import OnnxCheck
+    from api.serving.card import OnnxCheck
 
     check = OnnxCheck(rows=1000, label_agreement=agreement, min_label_agreement=0.999,
                       max_difference=difference, max_difference_allowed=0.001)
@@ -140,7 +140,7 @@ def _classifier_card(tmp_path):
 
 
 def test_a_tie_broken_the_other_way_by_float32_still_agrees_but_a_real_flip_does_not(tmp_path):
-    from api.engines.parity import compare
+    from api.serving.engines.parity import compare
 
     card = _classifier_card(tmp_path)
     reference = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]] * 400)

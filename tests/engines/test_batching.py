@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from api.batching import MicroBatcher
-from api.bundle import load_engine
-from api.card import read_card
 from api.errors import PredictionFailedError
-from api.predictor import Predictor
+from api.serving.batching import MicroBatcher
+from api.serving.bundle import load_engine
+from api.serving.card import read_card
+from api.serving.predictor import Predictor
 from tests.engines.test_agreement import random_rows
 from tests.factories import EXAMPLE_MODELS, save_log_classifier, save_tiny_classifier
 

@@ -26,9 +26,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from api.bundle import load_engine, save_bundle
-from api.card import ModelCard
-from api.engines.convert import rows_from_frame
+from api.serving.bundle import load_engine, save_bundle
+from api.serving.card import ModelCard
+from api.serving.engines.convert import rows_from_frame
 from tests.engines.test_agreement import random_rows
 
 Data = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
@@ -253,7 +253,7 @@ def scikit_learn_answers(answer: Callable, rows: list[dict]) -> tuple[list[dict]
 
 
 def reference(card: ModelCard, model: Any) -> Callable:
-    from api.engines.sklearn import SklearnEngine
+    from api.serving.engines.sklearn import SklearnEngine
 
     if card.probabilities:
         return SklearnEngine(card, model).run
@@ -366,7 +366,7 @@ def test_float64_thresholds_make_scaled_histogram_trees_agree_on_every_row(loade
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType
 
-    from api.engines.double_trees import with_float64_thresholds
+    from api.serving.engines.double_trees import with_float64_thresholds
 
     frame, target = loader(return_X_y=True, as_frame=True)
     trees = HistGradientBoostingClassifier if loader is not load_diabetes else HistGradientBoostingRegressor

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from api.bundle import ONNX_FILE
+from api.serving.bundle import ONNX_FILE
 from tests.engines.test_agreement import convertible_frame
 from tests.factories import EXAMPLE_MODELS, save_tiny_classifier
 
@@ -18,7 +18,7 @@ def save_tiny_trees(models_dir, name="tiny-trees"):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from api.bundle import save_bundle
+    from api.serving.bundle import save_bundle
 
     frame, target = convertible_frame()
     model = make_pipeline(

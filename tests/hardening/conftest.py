@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.card import read_card
+from api.serving.card import read_card
 from tests.factories import EXAMPLE_MODELS
 
 PENGUIN = read_card(EXAMPLE_MODELS / "penguins").examples[0]

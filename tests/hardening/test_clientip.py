@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.clientip import client_address
+from api.web.clientip import client_address
 
 PEER = "10.0.0.5"  # the proxy's address, as the socket sees it
 

@@ -7,7 +7,7 @@ import time
 
 from limits.storage import storage_from_string
 
-from api.ratelimit import SweptMemoryStorage
+from api.web.ratelimit import SweptMemoryStorage
 from tests.hardening.conftest import PENGUIN, PREDICT
 
 

@@ -18,7 +18,7 @@ import psutil
 import pytest
 import requests
 
-from api.card import read_card
+from api.serving.card import read_card
 from tests.factories import EXAMPLE_MODELS, REPO
 from tests.pg import ThrowawayCluster, free_port, wait_until
 

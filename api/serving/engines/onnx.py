@@ -1,0 +1,120 @@
+"""The ONNX engine: a bundle's ``model.onnx`` on onnxruntime, fed NumPy arrays directly.
+
+The feed is read from the session, not from names: skl2onnx renames inputs it
+cannot use as ONNX names (``"a b"`` becomes ``a_b``), so inputs are matched to
+the card's features by position. Two layouts occur, and both are recognised:
+
+- one input per feature, shape ``(rows, 1)`` (pipelines led by a ColumnTransformer);
+- a single matrix input of width ``len(card.features)`` (bare estimators and
+  pipelines of numeric steps).
+
+Each input's element type (float, double, int64 or string) is the session's
+own, so whatever types :mod:`api.serving.engines.convert` declared, the feed matches.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from api.serving.card import ModelCard
+
+__all__ = ["OnnxEngine"]
+
+# onnxruntime's names for the element types skl2onnx declares for inputs.
+_ELEMENT_TYPES: dict[str, Any] = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(string)": object,
+}
+
+
+class OnnxEngine:
+    """An onnxruntime session; one thread, since a free instance has a fraction of a CPU.
+
+    ``missing_category`` is the string fed for a missing category; by default the
+    one recorded in ``card.onnx`` (the converter passes candidates explicitly).
+    """
+
+    name = "onnx"
+
+    def __init__(self, card: ModelCard, model: bytes, *, missing_category: str | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # More threads than cores only adds context switches; one worker serves one core.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        if missing_category is None:
+            missing_category = card.onnx.missing_category if card.onnx is not None else ""
+        self._missing_category = missing_category
+        self._feed = _feed_layout(self._session.get_inputs(), card.feature_names)
+        self._task = "regression" if card.task == "regression" else (
+            "probabilities" if card.probabilities else "labels"
+        )
+        outputs = self._session.get_outputs()
+        # Classifiers: label then probabilities (zipmap off); regressors: the value.
+        self._output = outputs[1].name if self._task == "probabilities" else outputs[0].name
+        if self._task == "labels":
+            self._label_index = _LabelIndex(card.classes or [], outputs[0].type)
+
+    def _to_arrays(self, rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+        feed = {}
+        for input_name, names, dtype in self._feed:
+            if len(names) > 1:
+                # NumPy turns None into NaN itself for float arrays: one C-level pass per batch.
+                get = itemgetter(*names)
+                feed[input_name] = np.array([get(row) for row in rows], dtype=dtype)
+                continue
+            name = names[0]
+            if dtype is object:
+                # A string tensor cannot hold NaN: send the string the graph's encoder learned for it.
+                missing = self._missing_category
+                values = [missing if (v := row[name]) is None else v for row in rows]
+            else:
+                values = [row[name] for row in rows]
+            feed[input_name] = np.array(values, dtype=dtype).reshape(-1, 1)
+        return feed
+
+    def run(self, rows: list[dict[str, Any]]) -> Any:
+        result = self._session.run([self._output], self._to_arrays(rows))[0]
+        if self._task == "probabilities":
+            return result
+        if self._task == "labels":
+            return self._label_index(result.reshape(-1))
+        return result.reshape(-1)
+
+
+def _feed_layout(inputs: list[Any], features: list[str]) -> list[tuple[str, list[str], Any]]:
+    """``(input name, the features it carries, NumPy dtype)`` for each session input."""
+    for item in inputs:
+        if item.type not in _ELEMENT_TYPES:
+            raise ValueError(f"the ONNX input {item.name!r} is a {item.type}, which the engine cannot feed")
+    if len(inputs) == len(features):
+        return [(item.name, [name], _ELEMENT_TYPES[item.type]) for item, name in zip(inputs, features, strict=True)]
+    if len(inputs) == 1 and len(inputs[0].shape) == 2 and inputs[0].shape[1] in (len(features), None):
+        return [(inputs[0].name, list(features), _ELEMENT_TYPES[inputs[0].type])]
+    shapes = ", ".join(f"{i.name} {i.shape}" for i in inputs)
+    raise ValueError(f"the ONNX inputs ({shapes}) match neither one per feature nor one of width {len(features)}")
+
+
+class _LabelIndex:
+    """Maps the graph's label output (int64 or string) to indices into the card's classes."""
+
+    def __init__(self, classes: list[str], output_type: str) -> None:
+        numeric = output_type != "tensor(string)"
+        labels = np.array([int(c) if numeric else c for c in classes], dtype=np.int64 if numeric else object)
+        self._order = np.argsort(labels, kind="stable")
+        self._sorted = labels[self._order]
+
+    def __call__(self, labels: np.ndarray) -> np.ndarray:
+        positions = np.searchsorted(self._sorted, labels).clip(0, len(self._sorted) - 1)
+        if not np.array_equal(self._sorted[positions], labels):
+            raise ValueError("the ONNX model gave a label its card does not list")
+        return self._order[positions]
