@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "BundleError",
+    "DatabaseUnavailableError",
     "ErrorBody",
     "ErrorDetail",
     "FreeportError",
@@ -31,6 +32,7 @@ __all__ = [
     "MissingKeyError",
     "ModelNotFoundError",
     "ModelUnavailableError",
+    "NoTrainingProfileError",
     "PredictionFailedError",
     "PredictionLogFullError",
     "UnsupportedMediaTypeError",
@@ -126,6 +128,20 @@ class PredictionLogFullError(FreeportError):
 
     status_code = 503  # the handler adds Retry-After
     code = "prediction_log_full"
+
+
+class NoTrainingProfileError(FreeportError):
+    """The model's card records no training distribution to measure drift against."""
+
+    status_code = 409
+    code = "no_training_profile"
+
+
+class DatabaseUnavailableError(FreeportError):
+    """The database holding the prediction log did not answer."""
+
+    status_code = 503
+    code = "database_unavailable"
 
 
 class UnsupportedMediaTypeError(FreeportError):

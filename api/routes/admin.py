@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from api.deps import PredictionLogDep, RegistryDep
 from api.errors import error_responses
 
-__all__ = ["router"]
+__all__ = ["KEY_ERRORS", "admin_when_configured", "router"]
 
 router = APIRouter(tags=["service"])
 
-_KEY_ERRORS = error_responses({
+KEY_ERRORS = error_responses({
     401: "The admin key is required and was not sent.",
     403: "Wrong key, or admin endpoints are off (no ADMIN_API_KEY).",
 })
@@ -26,7 +26,7 @@ def _admin_only(request: Request) -> None:
     request.app.state.keys.require_admin(request)
 
 
-def _admin_when_configured(request: Request) -> None:
+def admin_when_configured(request: Request) -> None:
     # Metrics hold counts, never inputs or keys: open by default, behind the admin key once there is one.
     if request.app.state.keys.has_admin:
         request.app.state.keys.require_admin(request)
@@ -58,15 +58,15 @@ class ServiceStats(BaseModel):
 @router.get(
     "/metrics",
     response_class=Response,
-    dependencies=[Depends(_admin_when_configured)],
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."}, **_KEY_ERRORS},
+    dependencies=[Depends(admin_when_configured)],
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."}, **KEY_ERRORS},
 )
 def metrics(request: Request) -> Response:
     """Prometheus metrics: requests and latency by route, predictions by model, the log's queue, memory."""
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/admin/stats", response_model=ServiceStats, dependencies=[Depends(_admin_only)], responses=_KEY_ERRORS)
+@router.get("/admin/stats", response_model=ServiceStats, dependencies=[Depends(_admin_only)], responses=KEY_ERRORS)
 def admin_stats(request: Request, registry: RegistryDep, prediction_log: PredictionLogDep) -> ServiceStats:
     """Counters for operators (admin key): the prediction log's writer and the models' states."""
     stats = prediction_log.stats()

@@ -114,6 +114,7 @@ def save_bundle(
     payload = _pickle(estimator, joblib)
     digest = hashlib.sha256(payload).hexdigest()
 
+    feature_specs = profile.profile_features(features, read, descriptions)
     card = ModelCard(
         name=name,
         title=title or name.replace("-", " ").replace("_", " ").capitalize(),
@@ -125,9 +126,7 @@ def save_bundle(
         classes=[str(c) for c in estimator.classes_] if task == "classification" else None,
         probabilities=probabilities,
         estimator=profile.describe_estimator(estimator),
-        features=apply_labels(
-            profile.profile_features(features, read, descriptions), labels, category_labels
-        ),
+        features=apply_labels(feature_specs, labels, category_labels),
         unused_columns=[n for n in names if n not in read],
         metrics=metrics,
         metrics_rows=len(features_test) if held_out else None,
@@ -136,6 +135,7 @@ def save_bundle(
         versions=_installed_versions(),
         artifact=ArtifactInfo(file=ARTIFACT_FILE, sha256=digest, size_bytes=len(payload)),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        training_profile=profile.training_profile(features, feature_specs),
     )
     check_frame = features_test if held_out else features
     onnx_model, card = _attach_onnx(card, convert_to_onnx(estimator, card, rows_from_frame(check_frame, read)))

@@ -20,10 +20,12 @@ __all__ = [
     "CARD_FILE",
     "NAME_PATTERN",
     "ArtifactInfo",
+    "FeatureProfile",
     "FeatureSpec",
     "ModelCard",
     "OnnxArtifact",
     "OnnxCheck",
+    "TrainingProfile",
     "read_card",
 ]
 
@@ -58,6 +60,31 @@ class FeatureSpec(BaseModel):
     dtype: str | None = Field(
         None, description="The pandas dtype of the training column (e.g. `category`), rebuilt for scikit-learn."
     )
+
+
+class FeatureProfile(BaseModel):
+    """How one input was spread over the training rows: what drift is measured against.
+
+    A number is counted in bins cut at ``edges`` (a value v is in bin i when
+    edges[i-1] <= v < edges[i]); a category or boolean by each of its ``values``.
+    ``shares`` are fractions of all training rows, so with ``null_share`` they sum to 1.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    edges: list[float] | None = Field(None, description="Numbers: the cut points between bins.")
+    values: list[str] | list[int] | list[bool] | None = Field(None, description="Categories and booleans.")
+    shares: list[float] = Field(description="Share of training rows in each bin, or with each value.")
+    null_share: float = Field(0.0, description="Share of training rows where the value was missing.")
+
+
+class TrainingProfile(BaseModel):
+    """Each input's distribution over the training rows, recorded when the bundle was saved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rows: int
+    features: dict[str, FeatureProfile]
 
 
 class ArtifactInfo(BaseModel):
@@ -152,6 +179,9 @@ class ModelCard(BaseModel):
         None, description="Present when the pipeline converted to ONNX and agreed with scikit-learn."
     )
     onnx_unavailable: str | None = Field(None, description="Why there is no ONNX model, when there is none.")
+    training_profile: TrainingProfile | None = Field(
+        None, description="Each input's distribution in training, for drift reports; absent in older cards."
+    )
 
     @property
     def feature_names(self) -> list[str]:

@@ -14,7 +14,8 @@ import pandas as pd
 from sklearn.base import is_classifier, is_regressor
 
 from api.errors import BundleError
-from api.serving.card import FeatureSpec
+from api.monitoring.bins import bin_counts, cut_points
+from api.serving.card import FeatureProfile, FeatureSpec, TrainingProfile
 
 __all__ = [
     "describe_estimator",
@@ -25,6 +26,7 @@ __all__ = [
     "profile_features",
     "read_columns",
     "score",
+    "training_profile",
 ]
 
 
@@ -123,6 +125,35 @@ def profile_features(
             spec["default"] = json_value(non_null.mode().iloc[0])
         specs.append(FeatureSpec(**spec))
     return specs
+
+
+def training_profile(frame: pd.DataFrame, features: list[FeatureSpec]) -> TrainingProfile:
+    """Each feature's spread over the training rows (the baseline of drift reports, api/monitoring/drift.py)."""
+    rows = len(frame)
+    profiles = {}
+    for spec in features:
+        column = frame[spec.name]
+        non_null = column.dropna()
+        null_share = _share(len(column) - len(non_null), rows)
+        if spec.type in ("number", "integer"):
+            values = non_null.to_numpy(dtype=float)
+            edges = cut_points(values)
+            counts = bin_counts(values, edges)
+            profiles[spec.name] = FeatureProfile(
+                edges=edges, shares=[_share(c, rows) for c in counts], null_share=null_share
+            )
+        else:
+            keys = list(spec.categories) if spec.type == "category" else [False, True]
+            seen = non_null.map(json_value).value_counts()
+            profiles[spec.name] = FeatureProfile(
+                values=keys, shares=[_share(seen.get(k, 0), rows) for k in keys], null_share=null_share
+            )
+    return TrainingProfile(rows=rows, features=profiles)
+
+
+def _share(count: int, rows: int) -> float:
+    # Six decimals: enough for a bin of one row in a million, and a card that stays readable.
+    return round(float(count) / rows, 6) if rows else 0.0
 
 
 def infer_task(estimator: Any) -> str:

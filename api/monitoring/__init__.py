@@ -1,0 +1,1 @@
+"""Watching a served model: how the inputs it is sent compare with those it was trained on."""
