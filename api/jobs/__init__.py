@@ -1,0 +1,1 @@
+"""Jobs run outside the web process, on a schedule: ``python -m api.jobs score …``."""
