@@ -44,7 +44,7 @@ def test_space_check_fails_when_the_demo_or_a_card_changes_and_build_fixes_it(tm
         shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "requirements-demo.txt", tmp_path)
     script = tmp_path / "scripts" / "build_space.py"
-    with (tmp_path / "demo_app" / "style.py").open("a") as handle:
+    with (tmp_path / "demo_app" / "gradio_front" / "style.py").open("a") as handle:
         handle.write("# an edit the Space has not seen\n")
     card = tmp_path / "models" / "penguins" / "card.json"
     card.write_text(card.read_text().replace('"Palmer penguins: which species?"', '"Penguins, retrained"'))
@@ -53,7 +53,7 @@ def test_space_check_fails_when_the_demo_or_a_card_changes_and_build_fixes_it(tm
     stale = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
     assert stale.returncode == 1
     assert stale.stdout.splitlines()[:3] == [
-        "stale: space/demo_app/style.py differs from demo_app/style.py",
+        "stale: space/demo_app/gradio_front/style.py differs from demo_app/gradio_front/style.py",
         "stale: space/cards/puffins.json is missing",
         "stale: space/cards/penguins.json differs from models/penguins/card.json",
     ]
