@@ -1,4 +1,5 @@
-"""The look of the HTML fragments both fronts show (banners, notes, chips, the big number, tables).
+"""The look of the HTML fragments both fronts show (banners, notes, chips, the big number, tables), and
+the one bit of browser code both run (bringing a result into view).
 
 One stylesheet for the classes demo_app's fragments use (``fp-…``). It reads
 Gradio's theme variables where they exist and falls back to the same indigo and
@@ -7,7 +8,19 @@ slate elsewhere (Streamlit), so a banner looks the same on either host.
 
 from __future__ import annotations
 
-__all__ = ["FRAGMENT_CSS"]
+import json
+
+__all__ = ["FRAGMENT_CSS", "scroll_into_view_script"]
+
+
+def scroll_into_view_script(selector: str) -> str:
+    """Browser code (statements) that brings the first element matching ``selector`` on screen when it is
+    not: on a phone the result is below the form, out of sight of the button that asked for it."""
+    return (
+        f"const el = document.querySelector({json.dumps(selector)}); if (el) {{"
+        " const box = el.getBoundingClientRect();"
+        " if (box.top < 0 || box.top > window.innerHeight * 0.6) el.scrollIntoView({block: 'start'}); }"
+    )
 
 FRAGMENT_CSS = """
 .fp-header h1 { font-size: 1.9rem; margin: 0.2rem 0 0.1rem; letter-spacing: -0.01em; }

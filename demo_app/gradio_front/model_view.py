@@ -8,7 +8,6 @@ module lays them out in Gradio components and wires the events.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from demo_app.field_notes import notes_for_answer, notes_for_refusal
 from demo_app.forms import Form
 from demo_app.gradio_front.status import PageStatus
 from demo_app.gradio_front.widgets import form_components
+from demo_app.look import scroll_into_view_script
 from demo_app.results import (
     PLACEHOLDER,
     api_note,
@@ -59,12 +59,9 @@ def _new_file(folder: Path, name: str) -> Path:
 
 
 def _scroll_into_view(elem_id: str) -> str:
-    """Browser code that brings ``elem_id`` on screen when it is not (on a phone the result is below the form)."""
-    return (
-        f"() => {{ const el = document.getElementById({json.dumps(elem_id)}); if (!el) return;"
-        " const box = el.getBoundingClientRect();"
-        " if (box.top < 0 || box.top > window.innerHeight * 0.6) el.scrollIntoView({block: 'start'}); }"
-    )
+    """A Gradio js= function that brings ``elem_id`` on screen when it is not (on a phone the result is
+    below the form)."""
+    return f"() => {{ {scroll_into_view_script('#' + elem_id)} }}"
 
 
 def _plot(spec: ChartSpec) -> gr.LinePlot | gr.BarPlot:
@@ -252,7 +249,7 @@ def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_
                     continue
                 item = step.value
                 out_path = item.write_csv(_new_file(files, f"{card.name}-predictions.csv"))
-                yield [batch_summary(item, len(rows)), gr.update(value=item.table.fillna(""), visible=True),
+                yield [batch_summary(item, len(rows)), gr.update(value=item.shown_table(), visible=True),
                        batch_problems(item), gr.update(value=str(out_path), visible=True), *status.connected()]
         except ApiError as exc:
             yield [banner_for_error(exc, client.base_url, card), hidden, "", hidden, *status.failed(exc)]

@@ -156,3 +156,23 @@ class SpaceProcess(DemoProcess):
 
     def command(self) -> list[str]:
         return [self.python, "app.py"]
+
+
+class StreamlitProcess(DemoProcess):
+    """The Streamlit front, started as ``make demo DEMO=streamlit`` starts it (scripts/run_demo.sh streamlit)."""
+
+    name = "streamlit"
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        # run_demo.sh runs `python` from PATH: this interpreter's, as `make` puts .venv/bin first.
+        env["PATH"] = f"{Path(self.python).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["DEMO_PORT"] = str(self.port)
+        return env
+
+    def command(self) -> list[str]:
+        return ["bash", str(REPO / "scripts" / "run_demo.sh"), "streamlit"]
+
+    def is_up(self) -> bool:
+        # Streamlit's own health endpoint: the server is up (each visit then runs the script).
+        return requests.get(f"{self.url}/_stcore/health", timeout=2).status_code == 200
