@@ -9,7 +9,8 @@ case "${1:-gradio}" in
     GRADIO_SERVER_PORT=$DEMO_PORT exec python -m demo_app ;;
   streamlit)
     # Headless: no browser opened, no e-mail prompt; usage statistics off, as Gradio's analytics are.
-    exec python -m streamlit run streamlit_app/streamlit_app.py --server.port "$DEMO_PORT" \
+    # `streamlit run`, as Community Cloud starts it (not `python -m`, which would put this folder on sys.path).
+    exec streamlit run streamlit_app/streamlit_app.py --server.port "$DEMO_PORT" \
       --server.address "${STREAMLIT_SERVER_ADDRESS:-127.0.0.1}" --server.headless true \
       --browser.gatherUsageStats false ;;
   *)

@@ -29,7 +29,7 @@ from demo_app.connection import RECHECK_SECONDS, banner_connecting, copy_note, f
 from demo_app.look import FRAGMENT_CSS
 from demo_app.settings import DemoSettings
 from demo_app.streamlit_front.model_panel import show_model
-from demo_app.streamlit_front.status import DOWN, PageStatus
+from demo_app.streamlit_front.status import AUTH_REFUSED, BANNER, DOWN, PageStatus
 
 __all__ = ["CARDS_TTL_SECONDS", "read_settings", "run_app"]
 
@@ -95,7 +95,7 @@ def run_app(*, default_cards: Path | None = None) -> None:
     # rather than shown "connected" from a cached answer.
     status = PageStatus(st.container(key="fp-api-status").empty(), client, settings.wake_seconds,
                         on_asleep=_fetch_cards.clear)
-    st.session_state.setdefault("fp:banner", banner_connecting(settings.api_url))
+    st.session_state.setdefault(BANNER, banner_connecting(settings.api_url))
     status.show()
     retry = st.empty()
     note = st.empty()
@@ -122,7 +122,7 @@ def _live_cards(client: ApiClient, status: PageStatus, copies: CardCopies) -> li
         payload = _fetch_cards(client.base_url, client)
     except ApiAuthError as exc:
         status.failed(exc)
-        st.session_state["fp:auth-refused"] = True
+        st.session_state[AUTH_REFUSED] = True
         return None
     except ApiError:
         return None
@@ -133,7 +133,7 @@ def _live_cards(client: ApiClient, status: PageStatus, copies: CardCopies) -> li
 
 
 def _auth_refused() -> bool:
-    return bool(st.session_state.get("fp:auth-refused"))
+    return bool(st.session_state.get(AUTH_REFUSED))
 
 
 def _show_models(served: list[ServedModel], client: ApiClient, status: PageStatus, *, with_key: bool) -> None:
@@ -161,7 +161,7 @@ def _wait_for_api(client: ApiClient, status: PageStatus, copies: CardCopies,
     try:
         payload = status.call(client.fetch_models)
     except ApiAuthError:
-        st.session_state["fp:auth-refused"] = True  # retrying with the same key cannot help
+        st.session_state[AUTH_REFUSED] = True  # retrying with the same key cannot help
         st.rerun()
     except ApiError:
         st.rerun()  # down: the banner says so, and the page offers Try again and re-checks
@@ -173,7 +173,7 @@ def _wait_for_api(client: ApiClient, status: PageStatus, copies: CardCopies,
 
 def _try_again() -> None:
     st.session_state[DOWN] = False
-    st.session_state.pop("fp:auth-refused", None)
+    st.session_state.pop(AUTH_REFUSED, None)
 
 
 def _recheck(client: ApiClient) -> None:

@@ -9,6 +9,7 @@ downloaded) redraws it without calling the API again.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import streamlit as st
@@ -163,7 +164,7 @@ def _what_if(card: Card, form: Form, client: ApiClient, status: PageStatus) -> N
             except ApiError as exc:
                 st.session_state[_state(card, "sweep-shown")] = (banner_for_error(exc, client.base_url, card), None)
             except ValueError as exc:  # an input the card gives no range for
-                st.session_state[_state(card, "sweep-shown")] = (f"<p>{exc}</p>", None)
+                st.session_state[_state(card, "sweep-shown")] = (f"<p>{escape(str(exc))}</p>", None)
             else:
                 st.session_state[_state(card, "sweep-shown")] = (sweep_caption(card, item), chart_spec(card, item))
         shown = st.session_state.get(_state(card, "sweep-shown"))

@@ -19,12 +19,13 @@ from demo_app.client import ApiClient, ApiError
 from demo_app.connection import ConnectionUpdate, after_answer, after_error, while_waking
 from demo_app.waking import Waiting, call_until_awake
 
-__all__ = ["BANNER", "DOWN", "PageStatus"]
+__all__ = ["AUTH_REFUSED", "BANNER", "DOWN", "PageStatus"]
 
 T = TypeVar("T")
 
 BANNER = "fp:banner"  # the banner's HTML, as the last event left it
 DOWN = "fp:down"  # True while the API is down (gave up waking): the page re-checks instead of waiting again
+AUTH_REFUSED = "fp:auth-refused"  # True once the API refused the key: no retry can help until Try again
 
 
 @dataclass

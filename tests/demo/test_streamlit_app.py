@@ -266,3 +266,25 @@ def test_streamlit_sleeping_api_shows_the_shipped_forms_then_gives_up_and_offers
     assert any(button.label == "Try again" for button in app.button)
     card = cards["flight-delay"]
     assert [field(app, card, f.name).label for f in card.features] == [f.title for f in card.features]
+
+
+def test_streamlit_key_from_secrets_is_sent_never_shown_and_a_refused_one_is_said(monkeypatch, tmp_path,
+                                                                                 cards: dict[str, Card]):
+    api = ApiProcess(tmp_path, env={"API_KEYS": "right-key"}).start()
+    try:
+        monkeypatch.setenv("API_URL", api.url)
+        card = cards["flight-delay"]
+        for key, answered in (("right-key", True), ("wrong-key", False)):
+            st.cache_resource.clear()  # a new key is a new client, as on a restarted app
+            app = AppTest.from_file(str(ENTRY), default_timeout=90)
+            app.secrets["API_KEY"] = key
+            app = predict(app.run())
+            shown = html_text(app)
+            assert ("answered in" in shown) is answered
+            assert ("Access refused." in shown) is not answered
+            curl, python = (block.value for block in app.code)
+            assert '-H "X-API-Key: $API_KEY"' in curl and 'os.environ["API_KEY"]' in python
+            assert key not in curl + python + shown  # the page is public: the key never appears on it
+        assert f"{card.title}" in shown  # the forms stay, only the calls are refused
+    finally:
+        api.stop()
