@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 API_PORT ?= 8000
 DEMO_PORT ?= 7860
+# Which demo front `make run` and `make demo` serve: gradio (a Hugging Face Space) or streamlit (Community Cloud).
+DEMO ?= gradio
 
 .PHONY: run test api demo install install-dev services browser lint train lock clean screenshots mutation
 
@@ -26,17 +28,17 @@ $(VENV)/.dev: $(VENV)/.serve requirements-dev.txt
 install: $(VENV)/.serve
 install-dev: $(VENV)/.dev
 
-## run: the API with the bundled models and SQLite on :$(API_PORT), and the demo beside it on :$(DEMO_PORT)
+## run: the API with the bundled models and SQLite on :$(API_PORT), and the demo beside it on :$(DEMO_PORT) (DEMO=streamlit for the Streamlit front)
 run: install
-	API_PORT=$(API_PORT) DEMO_PORT=$(DEMO_PORT) PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run_local.sh
+	API_PORT=$(API_PORT) DEMO_PORT=$(DEMO_PORT) DEMO=$(DEMO) PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run_local.sh
 
 ## api: only the API (python -m api), configured from the environment
 api: install
 	PORT=$(API_PORT) $(BIN)/python -m api
 
-## demo: only the demo, for the API at $$API_URL (default: one running locally on :$(API_PORT))
+## demo: only the demo (DEMO=gradio|streamlit), for the API at $$API_URL (default: one running locally on :$(API_PORT))
 demo: install
-	API_URL=$${API_URL:-http://127.0.0.1:$(API_PORT)} GRADIO_SERVER_PORT=$(DEMO_PORT) $(BIN)/python -m demo_app
+	API_URL=$${API_URL:-http://127.0.0.1:$(API_PORT)} DEMO_PORT=$(DEMO_PORT) PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run_demo.sh $(DEMO)
 
 ## test: the whole suite, with PostgreSQL, Redis and Chromium (browser tests) provisioned first
 test: install-dev services browser

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Card", "Feature", "ServedModel", "parse_models", "read_shipped_models"]
+__all__ = ["Card", "CardCopies", "Feature", "ServedModel", "parse_models", "read_shipped_models"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,13 @@ class Card:
                 return feature
         raise KeyError(name)
 
+    def title_of(self, name: str) -> str:
+        """What a visitor reads for the field ``name``: its label, or the name itself when it is not a feature."""
+        try:
+            return self.feature(name).title
+        except KeyError:
+            return name
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:
         return cls(
@@ -162,3 +169,35 @@ def read_shipped_models(folder: Path) -> list[dict[str, Any]]:
                              "rebuild it with `python scripts/build_space.py`") from exc
         payload.append({"name": card["name"], "state": "ready", "card": card})
     return payload
+
+
+class CardCopies:
+    """The copies of the cards a page shows while the API does not answer, best first: the API's last
+    answer to this process, else the cards shipped with the demo (DEMO_CARDS_DIR; a Space ships its own).
+
+    One per process, shared by every visit, so a visitor after the API fell asleep still gets forms.
+    """
+
+    LAST_ANSWER = "the API's last answer"
+    SHIPPED = "the cards shipped with this demo"
+
+    def __init__(self, shipped: list[dict[str, Any]] | None = None) -> None:
+        self._shipped = shipped or []
+        self._last: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def from_folder(cls, folder: Path | None) -> CardCopies:
+        """The copies for a demo whose shipped cards are in ``folder`` (none when it is None)."""
+        return cls(read_shipped_models(folder) if folder else None)
+
+    def remember(self, payload: list[dict[str, Any]]) -> None:
+        """Keep the API's latest answer to ``GET /models``."""
+        self._last = payload
+
+    def best(self) -> tuple[list[dict[str, Any]], str] | None:
+        """The best copy there is and where it comes from (words for the page), or None when there is none."""
+        if self._last is not None:
+            return self._last, self.LAST_ANSWER
+        if self._shipped:
+            return self._shipped, self.SHIPPED
+        return None

@@ -1,8 +1,9 @@
-"""What the visitor sees after a call: the prediction, the model's credentials, and the API's state.
+"""What the visitor sees about a model and its answers: the card in words, a prediction, a refusal.
 
 Every function returns plain data or an HTML fragment (escaped: card text and
 API messages are never trusted as markup), so the rendering can be tested
-without a browser.
+without a browser, and both fronts show the same words (the API's state is
+demo_app.connection's).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from html import escape
 from typing import Any
 
 from demo_app.cards import Card
-from demo_app.client import ApiAuthError, ApiDownError, ApiError, ApiRejectedError
-from demo_app.waking import Waiting
+from demo_app.client import ApiRejectedError
+from demo_app.field_notes import unplaced_details
 
 __all__ = [
-    "banner_connected",
-    "banner_for_error",
-    "banner_waking",
+    "PLACEHOLDER",
+    "api_note",
+    "field_names_table",
     "format_prediction",
     "metric_label",
     "metric_sentence",
@@ -25,12 +26,12 @@ __all__ = [
     "plain_target",
     "prediction_meta",
     "probabilities",
+    "refusal_box",
     "regression_value",
     "technical_details",
 ]
 
-# Free instances usually answer within this long after a request wakes them (Render: 30-90 s).
-TYPICAL_WAKE_SECONDS = 90.0
+PLACEHOLDER = '<div class="fp-placeholder">Press <b>Predict</b>, or pick an example above.</div>'
 _METRIC_NAMES = {"accuracy": "accuracy", "roc_auc": "ROC AUC", "mae": "MAE", "rmse": "RMSE", "r2": "R²"}
 
 
@@ -113,7 +114,7 @@ def technical_details(card: Card, response: dict[str, Any] | None = None) -> str
 
 
 def probabilities(response: dict[str, Any]) -> dict[str, float]:
-    """A classifier's answer → ``{class: probability}`` for a gr.Label bar chart."""
+    """A classifier's answer → ``{class: probability}``, drawn as one bar per class."""
     return {str(k): float(v) for k, v in response.get("probabilities", {}).items()}
 
 
@@ -145,63 +146,36 @@ def prediction_meta(card: Card, response: dict[str, Any], seconds: float) -> str
         )
     chips = [f"answered in <b>{seconds * 1000:,.0f} ms</b>"]
     # The API serves values outside the training range and names them: the model extrapolates there.
-    outside = [_feature_title(card, str(name)) for name in response.get("out_of_range") or ()]
+    outside = [card.title_of(str(name)) for name in response.get("out_of_range") or ()]
     if outside:
         chips.insert(0, f"outside the training range: <b>{escape(', '.join(outside))}</b>")
     return f'<div class="fp-meta">{headline}<div class="fp-chips">{_chips(chips)}</div></div>'
 
 
-def _feature_title(card: Card, name: str) -> str:
-    try:
-        return card.feature(name).title
-    except KeyError:
-        return name
-
-
-# -- the API's state ----------------------------------------------------------
-def banner_waking(step: Waiting, api_url: str) -> str:
-    """The API is asleep or starting: say so, with a progress bar instead of an error."""
-    # The bar fills towards a typical wake-up, not towards giving up; it never claims to be done.
-    ready = min(step.elapsed / TYPICAL_WAKE_SECONDS, 0.95)
+def refusal_box(card: Card, error: ApiRejectedError) -> str:
+    """The result box when the API refused the form's row: point at the notes under the fields."""
+    names = {f.name for f in card.features}
+    fields = [card.feature(d.field).title for d in error.details if d.field in names]
+    others = unplaced_details(card, error)
+    where = (f"See the note under <b>{escape(', '.join(dict.fromkeys(fields)))}</b>." if fields else "")
+    extra = "".join(f"<li>{escape(message)}</li>" for message in others)
     return (
-        '<div class="fp-banner fp-waking" role="status">'
-        f"<b>Waking up the API…</b> Free servers sleep when nobody uses them; most are ready within "
-        f"{TYPICAL_WAKE_SECONDS:.0f} s. {step.elapsed:.0f} s so far."
-        f'<div class="fp-progress"><div style="width:{ready * 100:.0f}%"></div></div>'
-        f'<details class="fp-muted fp-small"><summary>Details</summary>{escape(api_url)} · attempt {step.attempt} · '
-        f"{escape(step.reason)} · this page stops waiting after {step.limit:.0f} s</details></div>"
+        f'<div class="fp-banner fp-invalid" role="alert"><b>The model cannot take these inputs yet.</b> {where}'
+        f"{f'<ul>{extra}</ul>' if extra else ''}</div>"
     )
 
 
-def banner_connected(api_url: str, models: int, docs_url: str) -> str:
+def field_names_table(card: Card) -> str:
+    """The API's names for the inputs beside the labels the form shows: the one place raw names appear."""
+    rows = "".join(f"<tr><td><code>{escape(f.name)}</code></td><td>{escape(f.title)}</td></tr>" for f in card.features)
+    return f'<table class="fp-technical fp-field-names"><tr><th>API field</th><th>In the form</th></tr>{rows}</table>'
+
+
+def api_note(docs_url: str, *, with_key: bool) -> str:
+    """Over the snippets: what they are, where the full reference is, and where the key comes from."""
     return (
-        '<div class="fp-banner fp-ok" role="status"><span class="fp-dot"></span>'
-        f"API connected · {models} model{'s' if models != 1 else ''} · "
-        f'<a href="{escape(docs_url)}" target="_blank" rel="noopener">API docs</a>'
-        f' <span class="fp-muted fp-small">{escape(api_url)}</span></div>'
+        '<p class="fp-section-note">The same call the form makes, with its current inputs. '
+        f'Every field, type and range is in the <a href="{escape(docs_url)}" target="_blank" '
+        'rel="noopener">interactive API docs (/docs)</a>.'
+        f"{' The key is read from the API_KEY environment variable.' if with_key else ''}</p>"
     )
-
-
-def banner_for_error(error: ApiError, api_url: str, card: Card | None = None) -> str:
-    """A clear sentence for each way the API can fail, with what to do next (fields named by ``card``'s labels)."""
-    if isinstance(error, ApiDownError):
-        return (
-            '<div class="fp-banner fp-down" role="alert"><b>The API is not answering.</b> '
-            f"{escape(str(error))} It may be down or still deploying. This page keeps checking every few "
-            "seconds and picks it up as soon as it answers; or press <b>Try again</b>."
-            f'<div class="fp-muted fp-small">{escape(api_url)}</div></div>'
-        )
-    if isinstance(error, ApiAuthError):
-        return f'<div class="fp-banner fp-down" role="alert"><b>Access refused.</b> {escape(str(error))}</div>'
-    if isinstance(error, ApiRejectedError):
-        items = "".join(
-            f"<li><b>{escape(_feature_title(card, d.field) if card and d.field else d.field or 'request')}</b>: "
-            f"{escape(d.message)}"
-            f"{' — ' + escape(d.hint) if d.hint else ''}</li>"
-            for d in error.details
-        )
-        return (
-            f'<div class="fp-banner fp-invalid" role="alert"><b>The API refused these inputs.</b> '
-            f"{escape(str(error))}{f'<ul>{items}</ul>' if items else ''}</div>"
-        )
-    return f'<div class="fp-banner fp-down" role="alert"><b>Something went wrong.</b> {escape(str(error))}</div>'

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Refresh space/ from demo_app/, the models' cards and the demo's pins: the Space is built, never edited by hand.
 
-    python scripts/build_space.py          copy demo_app/*.py into space/demo_app/ and each
+    python scripts/build_space.py          copy the demo's core (demo_app/*.py) and its Gradio
+                                           front (demo_app/gradio_front/) into space/demo_app/, each
                                            models/<name>/card.json to space/cards/<name>.json;
                                            sync sdk_version
     python scripts/build_space.py --lock   also re-pin space/requirements.txt (uv; Python 3.10 to 3.12)
     python scripts/build_space.py --check  change nothing; list what is stale and exit 1 if anything is
 
+The Streamlit front (demo_app/streamlit_front/) stays out: a Space runs the Gradio one.
 The cards (card JSON only, never a model's artifact) let the Space show its forms to a
 first visitor while the API still sleeps; the live API's cards replace them once it answers.
 The gradio and requests versions come from requirements-demo.txt (one source of
@@ -29,6 +31,8 @@ SOURCE = REPO / "demo_app"
 MODELS = REPO / "models"
 SPACE = REPO / "space"
 TARGET = SPACE / "demo_app"
+# The Space runs the Gradio front: the core's modules and that front's package, nothing else.
+SHIPPED_FOLDERS = ("", "gradio_front")
 CARDS = SPACE / "cards"
 CARD_FILE = "card.json"
 README = SPACE / "README.md"
@@ -52,9 +56,18 @@ def demo_pins() -> dict[str, str]:
     return {name: pins[name] for name in PINNED}
 
 
+def _modules(root: Path) -> dict[str, bytes]:
+    """``{"forms.py": …, "gradio_front/page.py": …}``: the modules under ``root`` that a Space ships."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for folder in SHIPPED_FOLDERS
+        for path in sorted((root / folder).glob("*.py"))
+    }
+
+
 def source_files() -> dict[str, bytes]:
     """The demo's modules, as the Space must hold them."""
-    return {path.name: path.read_bytes() for path in sorted(SOURCE.glob("*.py"))}
+    return _modules(SOURCE)
 
 
 def card_files() -> dict[str, bytes]:
@@ -89,7 +102,8 @@ def _with_sdk_version(readme: str, version: str) -> str:
 
 def stale() -> list[str]:
     """Every way space/ differs from what this script would write; empty when it is fresh."""
-    modules = {p.name: p.read_bytes() for p in TARGET.glob("*.py")} if TARGET.is_dir() else {}
+    present = sorted(TARGET.rglob("*.py")) if TARGET.is_dir() else []
+    modules = {path.relative_to(TARGET).as_posix(): path.read_bytes() for path in present}
     problems = _differences("demo_app", source_files(), modules, lambda name: f"demo_app/{name}")
     cards = {p.name: p.read_bytes() for p in CARDS.glob("*.json")} if CARDS.is_dir() else {}
     problems += _differences("cards", card_files(), cards,
@@ -112,6 +126,7 @@ def _replace_folder(folder: Path, files: dict[str, bytes]) -> None:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content)
 
 

@@ -12,4 +12,12 @@ compile demo.in requirements-demo.txt
 compile dev.in requirements-dev.txt
 # The Space's pins follow the demo's (universal, Python 3.10 to 3.12).
 python3 scripts/build_space.py --lock
-echo "locked: requirements.txt requirements-demo.txt requirements-dev.txt space/requirements.txt"
+# So do Streamlit Community Cloud's, beside the entry file, where it looks first (streamlit and requests
+# as requirements-demo.txt pins them; no gradio, no API: the app installs only what it imports).
+{
+  echo "# Streamlit Community Cloud installs this file (it sits beside the entry file), pinned for Python 3.11"
+  echo "# to 3.12 by scripts/lock.sh from requirements-demo.txt's streamlit and requests. Do not edit by hand."
+  grep -E '^(streamlit|requests)==' requirements-demo.txt |
+    uv pip compile --quiet --universal --python-version 3.11 --no-header --no-annotate -
+} > streamlit_app/requirements.txt
+echo "locked: requirements.txt requirements-demo.txt requirements-dev.txt space/requirements.txt streamlit_app/requirements.txt"

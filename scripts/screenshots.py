@@ -8,8 +8,8 @@ The pictures: the demo on a laptop and on a phone (a real prediction from the
 first example model), and /docs with that model's request schema open. The
 API and the demo are started exactly as the browser tests start them
 (tests/demo/servers.py), over the bundled example models. docs/screenshots/SOURCE
-records a fingerprint of demo_app/: when the demo changes, --check (and the test
-that runs it) says the pictures are stale until this script is run again
+records a fingerprint of the Gradio demo (demo_app/'s core and gradio_front/): when
+it changes, --check (and the test that runs it) says the pictures are stale until this script is run again
 (`make screenshots`). Chromium is $CHROMIUM or Debian's (scripts/browser.sh).
 
 /docs loads Swagger UI from a CDN, as FastAPI serves it. On a machine that cannot
@@ -37,8 +37,10 @@ MODEL = "flight-delay"
 def demo_fingerprint() -> str:
     """A hash of the demo's code: the pictures are stale once it differs from the one they were taken at."""
     digest = hashlib.sha256()
-    for path in sorted((REPO / "demo_app").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    # The pictures are of the Gradio front: the Streamlit front's code does not change them.
+    demo = REPO / "demo_app"
+    for path in [*sorted(demo.glob("*.py")), *sorted((demo / "gradio_front").glob("*.py"))]:
+        digest.update(path.relative_to(demo).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from demo_app import DemoSettings, build_demo, launch_demo
+from demo_app import DemoSettings
+from demo_app.gradio_front import build_demo, launch_demo
 
 SHIPPED_CARDS = Path(__file__).resolve().with_name("cards")
 

@@ -1,8 +1,12 @@
-"""``python -m demo_app``: serve the demo for the API at $API_URL (see demo_app.settings)."""
+"""``python -m demo_app``: serve the Gradio demo for the API at $API_URL (see demo_app.settings).
+
+The Streamlit front is started by Streamlit itself: ``streamlit run streamlit_app/streamlit_app.py``.
+"""
 
 from __future__ import annotations
 
-from demo_app import DemoSettings, build_demo, launch_demo
+from demo_app import DemoSettings
+from demo_app.gradio_front import build_demo, launch_demo
 
 
 def main() -> None:

@@ -110,6 +110,15 @@ class BatchResult:
         self.table.to_csv(path, index=False)
         return path
 
+    def csv_bytes(self) -> bytes:
+        """The scored table as the file a visitor downloads (UTF-8 CSV, a blank where a row was not scored)."""
+        return self.table.to_csv(index=False).encode("utf-8")
+
+    def shown_table(self) -> pd.DataFrame:
+        """The table as a page shows it: a blank, not "NaN", where a row was not scored or has no reason."""
+        # Each column as objects first: a blank is text, which a column of numbers cannot hold.
+        return self.table.astype(object).where(self.table.notna(), "")
+
 
 def _outcome_columns(card: Card, outcome: dict[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {f"predicted {card.target_title}": outcome["prediction"]}

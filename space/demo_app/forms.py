@@ -1,5 +1,7 @@
-"""A model's input form, derived from its card: one widget per feature, nothing by hand.
+"""A model's input form, derived from its card: which widget each feature gets, and how values travel.
 
+This is the part of a form both fronts share; each front draws the widgets in
+its own toolkit (demo_app.gradio_front.widgets, demo_app.streamlit_front.fields).
 Every widget sends what the visitor typed, as typed: numbers are plain number
 boxes (no slider to clamp them, no rounding), categories are dropdowns that
 also keep a typed value, and an empty box is sent as null. The API is the one
@@ -15,11 +17,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import gradio as gr
-
 from demo_app.cards import Card, Feature
 
-__all__ = ["UNKNOWN", "FeatureInput", "Form", "FormWidgets", "format_number"]
+__all__ = ["UNKNOWN", "FeatureInput", "Form", "format_number"]
 
 UNKNOWN = "(not known)"
 _MAX_DECIMALS = 4
@@ -109,43 +109,6 @@ class FeatureInput:
         # A whole number goes as a JSON integer; 4.7 in an integer field goes as 4.7, for the API to refuse.
         return int(number) if self.feature.type == "integer" and number.is_integer() else number
 
-    # -- widgets -----------------------------------------------------------
-    def components(self, value: Any, *, key: str, position: int = 0) -> tuple[gr.Component, gr.HTML]:
-        """Create this feature's widget, showing ``value`` (a JSON value), and the note under it.
-
-        The note's element id is ``fp-note-<key>-<position>`` (a column name may hold any character).
-        """
-        f = self.feature
-        common = {
-            "label": f.title,
-            "info": self.info or None,
-            "key": f"{key}:{f.name}",
-            "elem_classes": "fp-field",
-            # Built inside gr.render, so Gradio cannot infer that these are inputs: say it.
-            "interactive": True,
-        }
-        shown = self.widget_value(value)
-        if self.widget == "number":
-            widget: gr.Component = gr.Number(value=shown, step=self.step or 1, **common)
-        elif self.widget == "dropdown":
-            # allow_custom_value: a typed value stays on screen and is sent, for the API to judge.
-            widget = gr.Dropdown(list(self.choices), value=shown, allow_custom_value=True, **common)
-        else:
-            widget = gr.Checkbox(value=shown, **common)
-        # Always mounted and only filled or emptied (CSS hides it while empty): a component shown
-        # by an update after being built hidden inside gr.render does not reliably appear.
-        note = gr.HTML("", key=f"{key}:{f.name}:note", elem_id=f"fp-note-{key}-{position}",
-                       elem_classes="fp-field-note", container=False)
-        return widget, note
-
-
-@dataclass(frozen=True)
-class FormWidgets:
-    """The form's input widgets (event inputs, in feature order) and the note under each."""
-
-    inputs: list[gr.Component]
-    notes: list[gr.HTML]
-
 
 class Form:
     """All of a model's inputs, in the card's feature order."""
@@ -172,17 +135,8 @@ class Form:
             raise ValueError(f"expected {self.width} form values, got {len(values)}")
         return {item.feature.name: item.json_value(value) for item, value in zip(self.inputs, values, strict=True)}
 
-    def components(self, *, key: str, columns: int = 2) -> FormWidgets:
-        """Lay the widgets out in rows of ``columns`` features (inside the current Blocks)."""
-        inputs: list[gr.Component] = []
-        notes: list[gr.HTML] = []
-        defaults = self.default_row()
-        for start in range(0, len(self.inputs), columns):
-            with gr.Row(equal_height=True, elem_classes="fp-field-row"):
-                for position, item in enumerate(self.inputs[start : start + columns], start):
-                    # min_width: two columns on a desktop, one under the other on a phone.
-                    with gr.Column(min_width=240):
-                        widget, note = item.components(defaults[item.feature.name], key=key, position=position)
-                        inputs.append(widget)
-                        notes.append(note)
-        return FormWidgets(inputs, notes)
+    def grid(self, columns: int = 2) -> list[list[tuple[int, FeatureInput]]]:
+        """The inputs in rows of ``columns``, each with its position in the card's order (both fronts lay
+        the form out this way: two fields side by side on a laptop, one under the other on a phone)."""
+        numbered = list(enumerate(self.inputs))
+        return [numbered[start : start + columns] for start in range(0, len(numbered), columns)]

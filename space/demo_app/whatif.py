@@ -14,13 +14,19 @@ import pandas as pd
 from demo_app.cards import Card, Feature
 from demo_app.client import ApiClient
 
-__all__ = ["Sweep", "run_sweep", "sweep_frame", "sweep_values"]
+__all__ = ["Sweep", "default_sweep_feature", "run_sweep", "sweep_frame", "sweep_values"]
 
 NUMBER_POINTS = 40
 MAX_INTEGER_STEPS = 60
 # More bars than this are unreadable (on a phone their slanted names overlap): show the ends of
 # the ranking, where the story is.
 MAX_BARS = 20
+
+
+def default_sweep_feature(card: Card) -> str:
+    """The input a what-if starts on: the first number (a line tells the most), else the first input."""
+    numeric = [f.name for f in card.features if f.is_numeric]
+    return numeric[0] if numeric else card.features[0].name
 
 
 def sweep_values(feature: Feature, points: int = NUMBER_POINTS) -> list[Any]:

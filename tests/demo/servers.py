@@ -7,7 +7,9 @@ talks to the same API a student deploys.
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +21,25 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_MODELS = REPO / "models"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+# uv is a dev requirement, so it sits beside the test interpreter even when not on PATH.
+UV = str(Path(sys.executable).with_name("uv")) if Path(sys.executable).with_name("uv").exists() else "uv"
+
+
+def find_python(version: str) -> str:
+    """The interpreter for ``version`` (e.g. 3.10): on PATH, or one pyenv installed."""
+    candidates = [shutil.which(f"python{version}")]
+    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() if shutil.which(
+        "pyenv") else ""
+    if root:
+        candidates += sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}"), reverse=True)
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                               text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == str(tuple(int(p) for p in version.split("."))):
+            return candidate
+    raise AssertionError(f"Python {version} is not installed: the demo must be checked on it (pyenv install)")
 
 
 def free_port() -> int:
@@ -156,3 +177,23 @@ class SpaceProcess(DemoProcess):
 
     def command(self) -> list[str]:
         return [self.python, "app.py"]
+
+
+class StreamlitProcess(DemoProcess):
+    """The Streamlit front, started as ``make demo DEMO=streamlit`` starts it (scripts/run_demo.sh streamlit)."""
+
+    name = "streamlit"
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        # run_demo.sh runs `streamlit` from PATH: this interpreter's, as `make` puts .venv/bin first.
+        env["PATH"] = f"{Path(self.python).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["DEMO_PORT"] = str(self.port)
+        return env
+
+    def command(self) -> list[str]:
+        return ["bash", str(REPO / "scripts" / "run_demo.sh"), "streamlit"]
+
+    def is_up(self) -> bool:
+        # Streamlit's own health endpoint: the server is up (each visit then runs the script).
+        return requests.get(f"{self.url}/_stcore/health", timeout=2).status_code == 200

@@ -9,6 +9,7 @@ import pytest
 from demo_app.cards import Card
 from demo_app.client import ApiClient
 from demo_app.forms import UNKNOWN, FeatureInput, Form, format_number
+from demo_app.gradio_front.widgets import feature_components
 
 EXAMPLE_MODELS = ["flight-delay", "fuel-economy", "penguins"]
 
@@ -17,7 +18,7 @@ def _built(form: Form) -> list[tuple[gr.components.Component, gr.HTML]]:
     # Each feature's widget and note, outside any gr.Blocks: building a Blocks in-process leaves
     # Gradio's event loops open. The laid-out page is checked in the browser tests.
     defaults = form.default_row()
-    return [item.components(defaults[item.feature.name], key="test") for item in form.inputs]
+    return [feature_components(item, defaults[item.feature.name], key="test") for item in form.inputs]
 
 
 @pytest.mark.parametrize("name", EXAMPLE_MODELS)

@@ -7,11 +7,9 @@ import re
 
 from demo_app.cards import Card
 from demo_app.client import ApiAuthError, ApiClient, ApiDownError, ApiRejectedError, ErrorDetail
+from demo_app.connection import banner_connected, banner_for_error, banner_waking
 from demo_app.forms import Form
 from demo_app.results import (
-    banner_connected,
-    banner_for_error,
-    banner_waking,
     format_prediction,
     metric_sentence,
     model_summary,

@@ -38,7 +38,7 @@ def test_screenshots_check_fails_when_the_demo_changes(tmp_path):
     for part in ("demo_app", "scripts", "docs"):
         shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     script = tmp_path / "scripts" / "screenshots.py"
-    with (tmp_path / "demo_app" / "style.py").open("a") as handle:
+    with (tmp_path / "demo_app" / "gradio_front" / "style.py").open("a") as handle:
         handle.write("# a change the pictures have not seen\n")
     stale = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
     assert stale.returncode == 1

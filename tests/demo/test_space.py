@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import yaml
 from playwright.sync_api import expect
 
 from demo_app.cards import parse_models, read_shipped_models
-from tests.demo.servers import REPO, SpaceProcess
+from tests.demo.servers import REPO, UV, SpaceProcess, find_python
 
 SPACE = REPO / "space"
 BUILD = REPO / "scripts" / "build_space.py"
@@ -44,7 +43,7 @@ def test_space_check_fails_when_the_demo_or_a_card_changes_and_build_fixes_it(tm
         shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "requirements-demo.txt", tmp_path)
     script = tmp_path / "scripts" / "build_space.py"
-    with (tmp_path / "demo_app" / "style.py").open("a") as handle:
+    with (tmp_path / "demo_app" / "gradio_front" / "style.py").open("a") as handle:
         handle.write("# an edit the Space has not seen\n")
     card = tmp_path / "models" / "penguins" / "card.json"
     card.write_text(card.read_text().replace('"Palmer penguins: which species?"', '"Penguins, retrained"'))
@@ -53,7 +52,7 @@ def test_space_check_fails_when_the_demo_or_a_card_changes_and_build_fixes_it(tm
     stale = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
     assert stale.returncode == 1
     assert stale.stdout.splitlines()[:3] == [
-        "stale: space/demo_app/style.py differs from demo_app/style.py",
+        "stale: space/demo_app/gradio_front/style.py differs from demo_app/gradio_front/style.py",
         "stale: space/cards/puffins.json is missing",
         "stale: space/cards/penguins.json differs from models/penguins/card.json",
     ]
@@ -101,25 +100,6 @@ def test_space_card_copy_that_cannot_be_read_stops_the_demo_naming_the_file(tmp_
         read_shipped_models(tmp_path)
 
 
-# uv is a dev requirement, so it sits beside the test interpreter even when not on PATH.
-UV = str(Path(sys.executable).with_name("uv")) if Path(sys.executable).with_name("uv").exists() else "uv"
-
-
-def _find_python(version: str) -> str:
-    """The interpreter for ``version`` (e.g. 3.10): on PATH, or one pyenv installed."""
-    candidates = [shutil.which(f"python{version}")]
-    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() if shutil.which(
-        "pyenv") else ""
-    if root:
-        candidates += sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}"), reverse=True)
-    for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
-                               text=True)
-        if probe.returncode == 0 and probe.stdout.strip() == str(tuple(int(p) for p in version.split("."))):
-            return candidate
-    raise AssertionError(f"Python {version} is not installed: the Space must be checked on it (pyenv install)")
-
-
 SMOKE = """
 import os, sys
 import app  # builds the page exactly as the Space does, without serving it
@@ -145,7 +125,7 @@ print("space ok on", sys.version_info[:2])
 @pytest.mark.slow
 @pytest.mark.parametrize("version", ["3.10", "3.12"])
 def test_space_runs_on_the_pythons_hugging_face_offers(version, live_api, browser, tmp_path, screenshots):
-    python = _find_python(version)
+    python = find_python(version)
     venv = tmp_path / "venv"
     subprocess.run([UV, "venv", "--quiet", "--python", python, str(venv)], check=True, timeout=300)
     venv_python = str(venv / "bin" / "python")

@@ -1,4 +1,4 @@
-"""The whole page: a header, the API's state, a model picker, and each model's panel.
+"""The whole Gradio page: a header, the API's state, a model picker, and each model's panel.
 
 Nothing here touches the network while the page is built, so the demo starts
 even when the API is down. Each visit asks ``GET /models`` on load (waiting
@@ -19,59 +19,46 @@ from typing import Any
 
 import gradio as gr
 
-from demo_app.cards import ServedModel, parse_models, read_shipped_models
+from demo_app.cards import CardCopies, parse_models
 from demo_app.client import ApiAuthError, ApiClient, ApiError
-from demo_app.model_view import build_model_view
-from demo_app.results import banner_connected, banner_for_error, banner_waking
+from demo_app.connection import (
+    RECHECK_SECONDS,
+    banner_connected,
+    banner_connecting,
+    banner_for_error,
+    banner_waking,
+    copy_note,
+    failed_model_banner,
+    short_title,
+)
+from demo_app.gradio_front.model_view import build_model_view
+from demo_app.gradio_front.status import PageStatus
+from demo_app.gradio_front.style import CSS, make_theme
 from demo_app.settings import DemoSettings
-from demo_app.status import PageStatus
-from demo_app.style import CSS, make_theme
 from demo_app.waking import Waiting, call_until_awake
 
-__all__ = ["RECHECK_SECONDS", "build_demo", "launch_demo"]
+__all__ = ["build_demo", "launch_demo"]
 
-# How often a page whose API is down checks again (one quick GET /models each time).
-RECHECK_SECONDS = 10.0
+# A re-check is one quick look, not a wait for a wake-up.
 _RECHECK_TIMEOUT = (3.0, 8.0)
-
-
-def _connecting_banner(api_url: str) -> str:
-    return f'<div class="fp-banner fp-waking" role="status">Connecting to the API at {escape(api_url)}…</div>'
-
-
-def _failed_model(served: ServedModel) -> str:
-    return (
-        f'<div class="fp-banner fp-down" role="alert"><b>{escape(served.name)} is not serving</b> '
-        f"(state: {escape(served.state)}). {escape(served.error or 'Its card could not be read.')}</div>"
-    )
-
-
-def _copy_note(source: str) -> str:
-    """Over forms built from a copy of the cards: where they come from, and that Predict waits for the API."""
-    return (
-        f'<p class="fp-section-note fp-copy-note">The API is not awake yet: the forms below come from {source}. '
-        "Fill them in now; <b>Predict</b> waits for the API and answers as soon as it is up.</p>"
-    )
 
 
 def build_demo(settings: DemoSettings) -> gr.Blocks:
     """Build the Gradio app for the API at ``settings.api_url``; call :func:`launch_demo` to serve it."""
     client = ApiClient(settings.api_url, settings.api_key)
     files = Path(tempfile.mkdtemp(prefix="freeport-demo-"))  # CSV templates and results, one folder per process
-    shipped = read_shipped_models(settings.cards_dir) if settings.cards_dir else []
-    # The last GET /models that answered, kept for the life of the process: the forms while the API sleeps.
-    last_good: dict[str, list[dict[str, Any]]] = {}
+    copies = CardCopies.from_folder(settings.cards_dir)
 
     def copy_of_cards() -> tuple[list[dict[str, Any]] | None, Any]:
         """The best copy of the cards to build the forms from while the API does not answer, and its note."""
-        if "models" in last_good:
-            return last_good["models"], gr.update(value=_copy_note("the API's last answer"), visible=True)
-        if shipped:
-            return shipped, gr.update(value=_copy_note("the cards shipped with this demo"), visible=True)
-        return None, gr.skip()
+        best = copies.best()
+        if best is None:
+            return None, gr.skip()
+        payload, source = best
+        return payload, gr.update(value=copy_note(source), visible=True)
 
     def connected(payload: list[dict[str, Any]], current: Any = None) -> list[Any]:
-        last_good["models"] = payload
+        copies.remember(payload)
         served = parse_models(payload)
         # The cards the forms were built from (an earlier answer, or a copy) say the same: leave the state
         # alone, so the forms are not rebuilt under a visitor who is already typing.
@@ -114,13 +101,13 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
             f"<h1>{escape(settings.title)}</h1></div>"
         )
         gr.Markdown(settings.description, elem_classes="fp-description")
-        banner = gr.HTML(_connecting_banner(settings.api_url), elem_id="fp-api-status")
+        banner = gr.HTML(banner_connecting(settings.api_url), elem_id="fp-api-status")
         with gr.Row():
             retry = gr.Button("Try again", visible=False, size="sm", scale=0, min_width=140, elem_id="fp-retry")
-        copy_note = gr.HTML("", visible=False, elem_id="fp-copy-note")
+        copy_box = gr.HTML("", visible=False, elem_id="fp-copy-note")
         models_state = gr.State(None)
         timer = gr.Timer(RECHECK_SECONDS, active=False)
-        status_outputs = [banner, models_state, retry, timer, copy_note]
+        status_outputs = [banner, models_state, retry, timer, copy_box]
 
         # Only when the cards arrive or change: gr.render's default trigger on page load would run a
         # second render that races this one, rebuilding the forms under a visitor who is already typing.
@@ -132,7 +119,7 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
             status = PageStatus(banner, timer, settings.api_url, client.docs_url, sum(m.ready for m in served))
             # A wrapping row of choices, not tabs: tabs that do not fit a phone hide behind a "⋯" menu.
             picker = gr.Radio(
-                [(_short_title(m), m.name) for m in served],
+                [(short_title(m), m.name) for m in served],
                 value=served[0].name,
                 label="Pick a model",
                 elem_id="fp-model-picker",
@@ -147,7 +134,7 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
                         build_model_view(model.card, client, status=status, wake_seconds=settings.wake_seconds,
                                          with_key=bool(settings.api_key), files=files)
                     else:
-                        gr.HTML(_failed_model(model))
+                        gr.HTML(failed_model_banner(model))
                 panels.append(panel)
             names = [m.name for m in served]
             picker.change(lambda chosen: [gr.Column(visible=name == chosen) for name in names], inputs=picker,
@@ -158,11 +145,6 @@ def build_demo(settings: DemoSettings) -> gr.Blocks:
         retry.click(connect, inputs=models_state, outputs=status_outputs, show_progress="hidden")
         timer.tick(recheck, inputs=models_state, outputs=status_outputs, show_progress="hidden")
     return demo
-
-
-def _short_title(served: ServedModel) -> str:
-    """``Flight delay: will it arrive 15+ minutes late?`` → ``Flight delay``."""
-    return served.card.title.split(":")[0] if served.card else served.name
 
 
 def launch_demo(demo: gr.Blocks, **kwargs: Any) -> Any:
