@@ -257,3 +257,17 @@ def _check(url: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedP
         [sys.executable, str(REPO / "scripts" / "check_drift.py"), "--api", url, *args],
         capture_output=True, text=True, timeout=120, cwd=cwd, env={**clean, **env},
     )
+
+
+def test_categories_rare_in_training_share_one_bin_so_noise_in_them_is_not_drift():
+    shares = [0.5, 0.46] + [0.005] * 8  # two common categories and eight rare ones
+    names = ["a", "b"] + [f"r{i}" for i in range(8)]
+    spec = FeatureSpec(name="c", type="category", categories=names)
+    card = _card([spec], TrainingProfile(rows=1000, features={"c": FeatureProfile(values=names, shares=shares)}))
+    # 100 predictions: the rare ones come up in a different mix, but as often as in training.
+    rows = [{"c": "a"}] * 50 + [{"c": "b"}] * 46 + [{"c": "r0"}] * 4
+    [drift] = compare(card, rows, DriftThresholds())
+    assert [b.bin for b in drift.bins] == ["a", "b", "8 rare in training", "unseen", "missing"]
+    assert [b.seen for b in drift.bins] == [0.5, 0.46, 0.04, 0.0, 0.0]
+    assert drift.bins[2].training == 0.04
+    assert drift.psi == 0.0 and drift.status == "stable"

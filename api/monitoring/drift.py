@@ -5,7 +5,9 @@ or by value (categories, booleans), with a bin for missing values and, for a
 category, one for values training never saw. The two spreads are compared by
 the population stability index, PSI = Σ (seen − trained) · ln(seen / trained),
 the usual yardstick of credit-scoring and ML monitoring: under 0.1 the spread is
-stable, 0.1 to 0.25 it is shifting, above 0.25 it has drifted. A feature is also
+stable, 0.1 to 0.25 it is shifting, above 0.25 it has drifted. Categories rare in
+training are pooled into one bin, so sampling noise over many small bins does not
+read as drift. A feature is also
 flagged when many values lie where training had none (out of its range, or an
 unseen category), which a PSI over a few bins can understate.
 """
@@ -26,6 +28,10 @@ __all__ = ["DriftReport", "DriftThresholds", "FeatureDrift", "compare"]
 
 # A share of 0 on either side makes PSI infinite; an empty bin counts as this share instead.
 EMPTY_SHARE = 1e-4
+# Categories rarer than this in training share one bin. PSI grows with the number of bins at a
+# given sample size (by about (bins - 1) / predictions when nothing changed), so a hundred
+# destinations with a few flights each would read as drift in a quiet week.
+RARE_SHARE = 0.01
 
 Status = Literal["stable", "shifting", "drifted", "too_few"]
 
@@ -140,15 +146,24 @@ def _numbers(spec: FeatureSpec, trained: FeatureProfile, present: list[Any]):
 
 def _categories(spec: FeatureSpec, trained: FeatureProfile, present: list[Any]):
     known = list(trained.values or [])
+    own = [i for i, share in enumerate(trained.shares) if share >= RARE_SHARE]
+    rare = [i for i, share in enumerate(trained.shares) if share < RARE_SHARE]
+    # Bins: each common category, then the rare ones together (if any), then the unseen.
+    bin_of = {i: position for position, i in enumerate(own)} | dict.fromkeys(rare, len(own))
+    unseen_bin = len(own) + (1 if rare else 0)
     # Keyed by (type, value): True == 1 in Python, but a boolean is not an integer-coded category.
-    index = {(type(v), v): i for i, v in enumerate(known)}
-    counts = [0] * (len(known) + 1)
+    index = {(type(v), v): bin_of[i] for i, v in enumerate(known)}
+    counts = [0] * (unseen_bin + 1)
     for value in present:
-        counts[index.get((type(value), value), len(known))] += 1
-    labels = [str(v).lower() if isinstance(v, bool) else str(v) for v in known]
+        counts[index.get((type(value), value), unseen_bin)] += 1
+    labels = [str(known[i]).lower() if isinstance(known[i], bool) else str(known[i]) for i in own]
+    expected = [trained.shares[i] for i in own]
+    if rare:
+        labels.append(f"{len(rare)} rare in training")
+        expected.append(round(sum(trained.shares[i] for i in rare), 6))
     if spec.type == "boolean":  # the API takes nothing but true and false: no bin for the unseen
-        return labels, list(trained.shares), counts[:-1], 0
-    return [*labels, "unseen"], [*trained.shares, 0.0], counts, counts[-1]
+        return labels, expected, counts[:-1], 0
+    return [*labels, "unseen"], [*expected, 0.0], counts, counts[-1]
 
 
 def _psi(expected: list[float], seen: list[float]) -> float:

@@ -1,4 +1,4 @@
-"""One model's panel in Gradio: the form, the result, what-if, CSV scoring and the API panel, wired to the API.
+"""One model's panel in Gradio: the form, the result, what-if, CSV scoring, drift and the API panel, wired to the API.
 
 Built inside ``gr.render`` once the API has answered ``GET /models``, from
 that model's card alone, so any bundle gets a working tab without code. The
@@ -23,6 +23,7 @@ from demo_app.cards import Card
 from demo_app.charts import CHART_HEIGHT, WHATIF_NOTE, ChartSpec, chart_spec, sweep_caption
 from demo_app.client import ApiClient, ApiError, ApiRejectedError
 from demo_app.connection import banner_for_error, banner_waking
+from demo_app.drift import DRIFT_NOTE, DRIFT_TITLE, check_drift
 from demo_app.field_notes import notes_for_answer, notes_for_refusal
 from demo_app.forms import Form
 from demo_app.gradio_front.status import PageStatus
@@ -162,6 +163,15 @@ def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_
         batch_file = gr.DownloadButton("Download the predictions (CSV)", visible=False, key=f"{key}:batch-file",
                                        variant="primary")
 
+    # -- drift -------------------------------------------------------------------
+    with gr.Accordion(DRIFT_TITLE, open=False, key=f"{key}:drift"):
+        gr.HTML(DRIFT_NOTE, key=f"{key}:drift-note")
+        drift_button = gr.Button("Check", key=f"{key}:drift-check", variant="primary", min_width=120,
+                                 elem_classes="fp-drift")
+        drift_status = gr.HTML("", key=f"{key}:drift-status")
+        drift_plot = gr.BarPlot(visible=False, key=f"{key}:drift-bar", height=CHART_HEIGHT,
+                                elem_classes="fp-drift-plot")
+
     # -- API panel -----------------------------------------------------------
     first_row = form.default_row()
     with gr.Accordion("Call the API yourself", open=False, key=f"{key}:api"):
@@ -254,6 +264,18 @@ def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_
         except ApiError as exc:
             yield [banner_for_error(exc, client.base_url, card), hidden, "", hidden, *status.failed(exc)]
 
+    def drift() -> Iterator[list[Any]]:
+        hidden = gr.update(visible=False)
+        try:
+            for step in call_until_awake(lambda: check_drift(client, card), limit=wake_seconds):
+                if isinstance(step, Waiting):
+                    yield [banner_waking(step, client.base_url), gr.skip(), *status.waking(step)]
+                    continue
+                view = step.value
+                yield [view.summary, _plot(view.chart) if view.chart else hidden, *status.connected()]
+        except ApiError as exc:
+            yield [banner_for_error(exc, client.base_url, card), hidden, *status.failed(exc)]
+
     result_js = _scroll_into_view(f"fp-result-{key}")
     for index, button in enumerate(example_buttons):
         example_values = form.widget_values(card.examples[index])
@@ -267,6 +289,7 @@ def build_model_view(card: Card, client: ApiClient, *, status: PageStatus, wake_
         None, js=result_js)
     sweep_button.click(sweep, inputs=[sweep_feature, *inputs],
                        outputs=[sweep_status, line_plot, bar_plot, *status.outputs], show_progress="minimal")
+    drift_button.click(drift, outputs=[drift_status, drift_plot, *status.outputs], show_progress="minimal")
     batch_outputs = [batch_status, batch_table, problems_box, batch_file, *status.outputs]
     upload.upload(score_file, inputs=upload, outputs=batch_outputs, show_progress="minimal")
     upload.clear(lambda: ["", gr.update(visible=False), "", gr.update(visible=False), gr.skip(), gr.skip()],

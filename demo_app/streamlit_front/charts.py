@@ -1,4 +1,4 @@
-"""The what-if chart as an Altair chart, drawn as the core decided (demo_app.charts)."""
+"""The what-if and drift charts as Altair charts, drawn as the core decided (demo_app.charts, demo_app.drift)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def sweep_chart(spec: ChartSpec) -> alt.Chart:
     encodings: dict[str, Any] = {"x": x, "y": y}
     if spec.color:
         encodings["color"] = alt.Color("series", type="nominal", title=None, legend=alt.Legend(orient="bottom"))
-        encodings["tooltip"] = ["x", "series", alt.Tooltip("y", format=".0%")]
+        encodings["tooltip"] = ["x", "series", alt.Tooltip("y", format=".0%" if spec.y_title == "chance" else ".2f")]
     else:
         encodings["tooltip"] = ["x", "y"]
     return chart.encode(**encodings).properties(height=spec.height)

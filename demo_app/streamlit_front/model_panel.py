@@ -20,6 +20,7 @@ from demo_app.cards import Card
 from demo_app.charts import WHATIF_NOTE, chart_spec, sweep_caption
 from demo_app.client import ApiClient, ApiError, ApiRejectedError
 from demo_app.connection import banner_for_error
+from demo_app.drift import DRIFT_NOTE, DRIFT_TITLE, DriftView, check_drift
 from demo_app.field_notes import notes_for_answer, notes_for_refusal
 from demo_app.forms import Form
 from demo_app.look import scroll_into_view_script
@@ -67,6 +68,7 @@ def show_model(card: Card, client: ApiClient, status: PageStatus, *, with_key: b
                 unsafe_allow_javascript=True)
     _what_if(card, form, client, status)
     _csv(card, client, status)
+    _drift(card, client, status)
     _api_call(card, form, client, with_key=with_key)
 
 
@@ -216,6 +218,26 @@ def _score(card: Card, client: ApiClient, status: PageStatus, upload: Any) -> di
         box.empty()
     return {"summary": batch_summary(item, len(rows)), "table": item.shown_table(), "problems": batch_problems(item),
             "csv": item.csv_bytes()}
+
+
+def _drift(card: Card, client: ApiClient, status: PageStatus) -> None:
+    """Press Check: the API's drift report for this model, as a sentence and a bar per input."""
+    with st.expander(DRIFT_TITLE):
+        st.html(DRIFT_NOTE)
+        check = st.button("Check", type="primary", key=_state(card, "drift"))
+        box = st.empty()
+        if check:
+            try:
+                view = status.call(lambda: check_drift(client, card), box)
+            except ApiError as exc:
+                view = DriftView(banner_for_error(exc, client.base_url, card))
+            st.session_state[_state(card, "drift-shown")] = view
+        shown = st.session_state.get(_state(card, "drift-shown"))
+        if shown is not None:
+            with box.container():
+                st.html(shown.summary)
+                if shown.chart is not None:
+                    st.altair_chart(sweep_chart(shown.chart), key=_state(card, "drift-chart"))
 
 
 def _api_call(card: Card, form: Form, client: ApiClient, *, with_key: bool) -> None:

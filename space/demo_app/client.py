@@ -190,6 +190,10 @@ class ApiClient:
         """``POST /models/{model}/predict/batch`` with ``{"rows": rows}``."""
         return self._call("POST", f"/models/{model}/predict/batch", json={"rows": rows})
 
+    def drift(self, model: str) -> Reply:
+        """``GET /models/{model}/drift``: the recent inputs against the training data."""
+        return self._call("GET", f"/models/{model}/drift")
+
     def batch_limit(self, model: str) -> int:
         """The most rows one batch request may hold, read from the API's own OpenAPI schema."""
         if model not in self._batch_limits:

@@ -12,6 +12,7 @@ import json
 import shutil
 
 import pytest
+import requests
 from playwright.sync_api import Locator, Page, expect
 
 from demo_app.cards import Card, Feature
@@ -19,6 +20,7 @@ from demo_app.client import ApiClient
 from demo_app.results import format_prediction
 from tests.demo.conftest import VIEWPORTS
 from tests.demo.servers import REPO, ApiProcess, DemoProcess
+from tests.pg import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -409,3 +411,31 @@ def test_browser_first_visit_to_a_sleeping_api_shows_the_shipped_forms_and_the_w
     finally:
         demo.stop()
         api.stop()
+
+
+def send_penguins_at_one_spot(live_api: ApiProcess, client: ApiClient, card: Card, count: int = 300) -> None:
+    """Traffic that has drifted: every penguin the same, and stored before the visitor looks."""
+    before = requests.get(f"{live_api.url}/ready", timeout=5).json()["database"]["written"]
+    client.predict_batch(card.name, [dict(card.examples[0])] * count)
+    assert wait_until(lambda: requests.get(f"{live_api.url}/ready", timeout=5).json()["database"]["written"]
+                      >= before + count, timeout=60)
+
+
+@BOTH
+def test_browser_drift_names_the_inputs_that_moved_and_its_chart_fits(demo: DemoProcess, live_api: ApiProcess,
+                                                                      client: ApiClient, page: Page, cards,
+                                                                      viewport, screenshots):
+    card = cards["penguins"]
+    send_penguins_at_one_spot(live_api, client, card)
+    open_demo(page, demo.url)
+    panel = open_model(page, card)
+    panel.get_by_text("Are recent inputs like the training data?").click()
+    panel.get_by_role("button", name="Check", exact=True).click()
+    summary = panel.locator(".fp-drift-summary")
+    expect(summary).to_contain_text("no longer look like the training data")
+    expect(summary).to_contain_text(card.feature("island").title)
+    chart = panel.locator(".fp-drift-plot").filter(visible=True)
+    expect(chart.locator("svg text").filter(has_text="drifted").first).to_be_visible()
+    chart.scroll_into_view_if_needed()
+    assert in_viewport(page, chart)
+    page.screenshot(path=screenshots / f"drift-{viewport}.png")

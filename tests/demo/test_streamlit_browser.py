@@ -19,6 +19,7 @@ from demo_app.client import ApiClient
 from demo_app.results import format_prediction
 from tests.demo.conftest import VIEWPORTS
 from tests.demo.servers import REPO, ApiProcess, StreamlitProcess
+from tests.demo.test_browser import send_penguins_at_one_spot
 
 pytestmark = pytest.mark.slow
 
@@ -311,3 +312,23 @@ def test_streamlit_browser_first_visit_to_a_sleeping_api_shows_the_shipped_forms
     finally:
         demo.stop()
         api.stop()
+
+
+@BOTH
+def test_streamlit_browser_drift_names_the_inputs_that_moved_and_its_chart_fits(
+    streamlit_demo: StreamlitProcess, live_api: ApiProcess, client: ApiClient, page: Page, cards, viewport, screenshots
+):
+    card = cards["penguins"]
+    send_penguins_at_one_spot(live_api, client, card)
+    open_demo(page, streamlit_demo.url)
+    panel = open_model(page, card)
+    panel.get_by_text("Are recent inputs like the training data?").click()
+    panel.get_by_role("button", name="Check", exact=True).click()
+    summary = panel.locator(".fp-drift-summary")
+    expect(summary).to_contain_text("no longer look like the training data")
+    expect(summary).to_contain_text(card.feature("island").title)
+    chart = panel.get_by_test_id("stVegaLiteChart").last
+    expect(chart.locator("canvas, svg").first).to_be_visible()
+    chart.scroll_into_view_if_needed()
+    assert in_viewport(page, chart)
+    page.screenshot(path=screenshots / f"streamlit-drift-{viewport}.png")
