@@ -303,11 +303,12 @@ class PredictionLog:
         # SQLAlchemy, the driver, the connection and the schema are all this thread's work, so
         # none of them delays start-up or /health (a slow database only delays the log).
         from api.storage.database import stored_up_to
-        from api.storage.tables import metadata
+        from api.storage.schema import upgrade_schema
 
         spill = self._spill
         assert spill is not None
-        if not self._retry(lambda: metadata.create_all(self.engine)):
+        # The schema under alembic's migrations (api/storage/schema.py): safe with instances starting at once.
+        if not self._retry(lambda: upgrade_schema(self.engine)):
             return
         # The database may have stored more of this file than its header says (a crash between
         # the commit and the header's update): never store those lines twice.

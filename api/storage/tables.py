@@ -1,4 +1,8 @@
-"""The database's tables, one MetaData for all of them."""
+"""The database's tables, one MetaData for all of them.
+
+What the schema should be; api/storage/migrations/ is how a database gets there. A change
+here needs a migration (tests/test_schema.py compares the two).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,7 @@ predictions = Table(
 )
 
 # How far each spill file's lines are stored (api/storage/spill.py): one row per live file, updated in
-# the transaction that stores the lines. A table of its own, so a database made before it
-# existed only gains it (create_all), and `predictions` keeps its shape.
+# the transaction that stores the lines. A table of its own, so `predictions` keeps its shape.
 spill_progress = Table(
     "predlog_spill_progress",
     metadata,
