@@ -7,6 +7,7 @@
     ├── InvalidInputError         the request's data breaks the model's schema (422)
     │   └── PredictionFailedError the model itself failed on rows the schema accepted (422)
     ├── PredictionLogFullError    the prediction log cannot keep another prediction (503)
+    ├── DatabaseUnavailableError  what was asked lives in the database, which does not answer (503)
     ├── UnsupportedMediaTypeError the body is not JSON (415)
     ├── MissingKeyError           an API key is required and none was sent (401)
     └── WrongKeyError             the key sent is not accepted here (403)
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "BundleError",
+    "DatabaseUnavailableError",
     "ErrorBody",
     "ErrorDetail",
     "FreeportError",
@@ -126,6 +128,13 @@ class PredictionLogFullError(FreeportError):
 
     status_code = 503  # the handler adds Retry-After
     code = "prediction_log_full"
+
+
+class DatabaseUnavailableError(FreeportError):
+    """What was asked lives in the database (model versions), and the database does not answer."""
+
+    status_code = 503
+    code = "database_unavailable"
 
 
 class UnsupportedMediaTypeError(FreeportError):

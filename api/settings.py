@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         "fraction of that range, before it is refused.",
     )
     max_batch_rows: int = Field(1000, ge=1, le=100_000)
+    model_cache_dir: Path = Field(
+        Path("model-cache"),
+        description="Folder where versions read from the database are written before they load; a cache, "
+        "rebuilt from the database whenever it is missing (free hosts wipe it at every deploy).",
+    )
 
     # -- prediction log ---------------------------------------------------
     database_url: str = Field(

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, inspect, select
 from api.settings import normalise_database_url
 from api.storage.database import create_db_engine
 from api.storage.schema import HEAD, MIGRATIONS, current_revision, upgrade_schema
-from api.storage.tables import metadata, predictions, spill_progress
+from api.storage.tables import metadata, model_pointers, model_versions, predictions, spill_progress
 from tests.factories import REPO
 from tests.pg import free_port, fresh_database, wait_until
 
@@ -153,6 +153,10 @@ def test_schema_two_servers_starting_at_once_on_a_fresh_database_migrate_once_an
                         lambda: connection.execute(select(func.count()).select_from(predictions)).scalar() >= 2,
                         timeout=30,
                     )
+                    # Both seeded under the lock: each bundle on disk is stored once, and active.
+                    stored = connection.execute(select(model_versions.c.model)).scalars().all()
+                    assert sorted(stored) == ["flight-delay", "fuel-economy", "penguins"]
+                    assert connection.execute(select(func.count()).select_from(model_pointers)).scalar() == 3
             finally:
                 engine.dispose()
             logs = [path.read_text() for _, _, path in servers]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -48,6 +49,7 @@ class ModelEntry:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     load_seconds: float | None = None
+    sha256: str | None = None  # the bundle's content hash, once the database has it (api/storage/versions.py)
 
     def fail(self, reason: str) -> None:
         self.state, self.error = "failed", reason
@@ -68,10 +70,15 @@ def _is_leftover(folder: Path) -> bool:
 class Registry:
     """Every bundle found in the models directory, by name."""
 
-    def __init__(self, entries: list[ModelEntry], models_dir: Path) -> None:
+    def __init__(
+        self, entries: list[ModelEntry], models_dir: Path, *, tolerance: float | None = None, max_batch_rows: int = 1000
+    ) -> None:
         self._entries = {entry.name: entry for entry in entries}
         self.models_dir = models_dir
+        self.tolerance, self.max_batch_rows = tolerance, max_batch_rows
         self._loader_done = threading.Event()
+        # Called with an entry whose card changed after the routes were built from it (api/app.py rebuilds them).
+        self.on_card_change: Callable[[ModelEntry], None] | None = None
 
     @classmethod
     def discover(cls, models_dir: Path, *, tolerance: float | None, max_batch_rows: int) -> Registry:
@@ -96,7 +103,7 @@ class Registry:
             except BundleError as exc:
                 entry.fail(exc.message)
             entries.append(entry)
-        return cls(entries, models_dir)
+        return cls(entries, models_dir, tolerance=tolerance, max_batch_rows=max_batch_rows)
 
     def load_all(self, *, allow_version_mismatch: bool, engine: EngineChoice = "auto") -> None:
         """Load every pending bundle on the engine ENGINE picks, each on its own: one failure stops no other."""
@@ -121,17 +128,48 @@ class Registry:
                 entry.name, entry.card.version, loaded.name, entry.load_seconds,
             )
 
+    def adopt(self, name: str, card: ModelCard, path: Path, sha256: str) -> ModelEntry:
+        """Serve ``name`` from the bundle at ``path`` (a version read from the database) from now on.
+
+        Before loading only: the entry is pending again, with the card's schemas. A card that
+        differs from the one the routes were built from is passed to ``on_card_change``.
+        """
+        entry = self._entries.get(name)
+        if entry is None:
+            entry = ModelEntry(name=name, path=path)
+            # A new dict rather than an insertion: requests iterate the entries meanwhile.
+            self._entries = {**self._entries, name: entry}
+        changed = entry.card != card
+        entry.path, entry.sha256, entry.state, entry.error, entry.predictor = path, sha256, "pending", None, None
+        try:
+            entry.schemas = build_schemas(card, tolerance=self.tolerance, max_batch_rows=self.max_batch_rows)
+            entry.card = card
+        except BundleError as exc:
+            entry.fail(exc.message)
+            return entry
+        if changed and self.on_card_change is not None:
+            self.on_card_change(entry)
+        return entry
+
     def load_all_in_background(
-        self, *, allow_version_mismatch: bool, engine: EngineChoice = "auto"
+        self,
+        *,
+        allow_version_mismatch: bool,
+        engine: EngineChoice = "auto",
+        prepare: Callable[[Registry], None] | None = None,
     ) -> threading.Thread:
         """Start :meth:`load_all` in a thread, so the server listens (and /health answers) at once.
 
         On a tenth of a CPU unpickling takes tens of seconds; meanwhile /ready says
         "pending" and requests for a model wait for it (see :meth:`wait_loaded`).
+        ``prepare(registry)`` runs first in the same thread: it brings each model to the
+        version the database says is active (api/serving/versions.py).
         """
 
         def load() -> None:
             try:
+                if prepare is not None:
+                    prepare(self)
                 self.load_all(allow_version_mismatch=allow_version_mismatch, engine=engine)
             except Exception as exc:  # a bug while loading must not leave models pending forever
                 logger.exception("model loading stopped")

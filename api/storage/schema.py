@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["HEAD", "MIGRATIONS", "current_revision", "upgrade_schema"]
+__all__ = ["HEAD", "MIGRATIONS", "begin_locked", "current_revision", "upgrade_schema"]
 
 logger = logging.getLogger("freeport.schema")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest script in migrations/versions; a new migration moves it.
-HEAD = "0001"
+HEAD = "0002"
 # Any fixed 64-bit number names the lock; this one is "freeport" in ASCII, so it reads in pg_locks.
 _ADVISORY_LOCK_KEY = 0x66726565706F7274
 _VERSION_TABLE = "alembic_version"
@@ -49,7 +49,7 @@ def upgrade_schema(engine: Engine) -> str | None:
         if current_revision(connection) == HEAD:
             return None
     with engine.connect() as connection:
-        _begin_locked(connection)
+        begin_locked(connection)
         try:
             # Asked again under the lock: another instance may have upgraded while this one waited.
             found = current_revision(connection)
@@ -65,8 +65,8 @@ def upgrade_schema(engine: Engine) -> str | None:
     return found or "none"
 
 
-def _begin_locked(connection: Connection) -> None:
-    """Open the transaction the upgrade runs in, holding the lock no other instance's upgrade can share."""
+def begin_locked(connection: Connection) -> None:
+    """Open a transaction holding the lock that no other instance's upgrade (or seeding) can share."""
     from sqlalchemy import text
 
     if connection.dialect.name == "postgresql":

@@ -6,9 +6,23 @@ here needs a migration (tests/test_schema.py compares the two).
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
-__all__ = ["metadata", "predictions", "spill_progress"]
+__all__ = ["metadata", "model_files", "model_pointers", "model_versions", "predictions", "spill_progress"]
 
 metadata = MetaData()
 
@@ -33,4 +47,44 @@ spill_progress = Table(
     metadata,
     Column("generation", String(32), primary_key=True),
     Column("replayed_to", BigInteger, nullable=False),
+)
+
+# -- model versions (api/storage/versions.py) ---------------------------------------------------
+# One row per bundle ever added: its card (which pins each artifact by sha256) and who added it and why.
+# `sha256` is the bundle's content hash (of the card's canonical JSON); `version` is the card's own
+# version, what responses and the prediction log name, so it is unique per model too.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("model", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("card", JSON, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("model", "sha256", name="uq_model_versions_model_sha256"),
+    UniqueConstraint("model", "version", name="uq_model_versions_model_version"),
+)
+
+# The artifacts' bytes, apart from the versions so that listing them never reads a blob.
+model_files = Table(
+    "model_files",
+    metadata,
+    Column("version_id", BigInteger, ForeignKey("model_versions.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Which version each model serves, and which waits to be promoted. One row per model, changed in
+# the transaction that records why; every instance polls it.
+model_pointers = Table(
+    "model_pointers",
+    metadata,
+    Column("model", String(64), primary_key=True),
+    Column("active_id", BigInteger, ForeignKey("model_versions.id"), nullable=False),
+    Column("candidate_id", BigInteger, ForeignKey("model_versions.id"), nullable=True),
+    Column("previous_id", BigInteger, ForeignKey("model_versions.id"), nullable=True),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
 )
