@@ -8,6 +8,11 @@
     │   └── PredictionFailedError the model itself failed on rows the schema accepted (422)
     ├── PredictionLogFullError    the prediction log cannot keep another prediction (503)
     ├── DatabaseUnavailableError  what was asked lives in the database, which does not answer (503)
+    ├── UploadRefusedError        an uploaded version is not accepted; nothing is stored
+    │   ├── UnsafeFormatError     a file whose loading could run code (a pickle) (415)
+    │   ├── InvalidCardError      the card, or a file against it, is wrong (422)
+    │   ├── ParityFailedError     the model does not answer as its card says (422)
+    │   └── VersionExistsError    the model has that bundle, or that version, already (409)
     ├── UnsupportedMediaTypeError the body is not JSON (415)
     ├── MissingKeyError           an API key is required and none was sent (401)
     └── WrongKeyError             the key sent is not accepted here (403)
@@ -29,13 +34,18 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "FreeportError",
+    "InvalidCardError",
     "InvalidInputError",
     "MissingKeyError",
     "ModelNotFoundError",
     "ModelUnavailableError",
+    "ParityFailedError",
     "PredictionFailedError",
     "PredictionLogFullError",
+    "UnsafeFormatError",
     "UnsupportedMediaTypeError",
+    "UploadRefusedError",
+    "VersionExistsError",
     "WrongKeyError",
     "closest",
     "error_responses",
@@ -135,6 +145,39 @@ class DatabaseUnavailableError(FreeportError):
 
     status_code = 503
     code = "database_unavailable"
+
+
+class UploadRefusedError(FreeportError):
+    """An uploaded version is not accepted; nothing was stored."""
+
+    status_code = 422
+    code = "upload_refused"
+
+
+class UnsafeFormatError(UploadRefusedError):
+    """An uploaded file whose loading could run code (a pickle); only ONNX is accepted."""
+
+    status_code = 415
+    code = "unsafe_format"
+
+
+class InvalidCardError(UploadRefusedError):
+    """The uploaded card does not follow the card format, or a file disagrees with it."""
+
+    code = "invalid_card"
+
+
+class ParityFailedError(UploadRefusedError):
+    """The uploaded model does not answer as its card says (its check failed, or its examples fail)."""
+
+    code = "parity_failed"
+
+
+class VersionExistsError(UploadRefusedError):
+    """The model already has this bundle, or another bundle under this version."""
+
+    status_code = 409
+    code = "version_exists"
 
 
 class UnsupportedMediaTypeError(FreeportError):

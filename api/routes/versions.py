@@ -1,18 +1,20 @@
-"""Each model's versions, as the database keeps them: which is active, which waits, how well each did."""
+"""Each model's versions, as the database keeps them: which is active, which waits, how well each did;
+and the upload of a new one (admin key), which becomes the candidate."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import RegistryDep
-from api.errors import DatabaseUnavailableError, ModelNotFoundError, error_responses
+from api.deps import RegistryDep, SettingsDep
+from api.errors import DatabaseUnavailableError, ModelNotFoundError, VersionExistsError, error_responses
 from api.routes.models import NAME_IN_PATH
+from api.web.security import key_id, presented_key
 
-__all__ = ["ModelVersions", "VersionPublic", "router"]
+__all__ = ["ModelVersions", "VersionPublic", "VersionUpload", "router"]
 
 router = APIRouter(tags=["models"])
 
@@ -61,7 +63,7 @@ def get_versions(request: Request, registry: RegistryDep) -> ModelVersions:
             stored = list_versions(connection, name)
             pointers = pointers_of(connection, name)
     except Exception as exc:  # any driver error: the database is away, not the request at fault
-        raise DatabaseUnavailableError(f"the database does not answer ({type(exc).__name__}); retry later") from exc
+        raise _database_error(exc) from exc
     if not stored:
         registry.get(name)  # an unknown name: 404 with the closest name
         raise ModelNotFoundError(f"model '{name}' has no version in the database yet; it is stored once it loads")
@@ -86,4 +88,70 @@ def get_versions(request: Request, registry: RegistryDep) -> ModelVersions:
             )
             for v in stored
         ],
+    )
+
+
+class VersionUpload(BaseModel):
+    """A new version: the card save_bundle wrote and its ONNX model, base64; never a pickle."""
+
+    card: dict[str, Any] = Field(description="card.json as save_bundle wrote it.")
+    files: dict[str, str] = Field(
+        description="File name → its bytes in base64: exactly the card's ONNX model (`model.onnx`)."
+    )
+    reason: str = Field(min_length=1, max_length=500, description="Why this version: kept with it.")
+
+
+def _database_error(exc: Exception) -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(f"the database does not answer ({type(exc).__name__}); retry later")
+
+
+@router.post(
+    "/admin/models/{name}/versions",
+    response_model=VersionPublic,
+    status_code=201,
+    tags=["admin"],
+    responses=error_responses({
+        401: "The admin key is required and was not sent.",
+        403: "Wrong key, or admin endpoints are off (no ADMIN_API_KEY).",
+        404: "No model by that name.",
+        409: "The model has this bundle already, or another bundle under the card's version.",
+        415: "A file is a pickle (unsafe_format): only the card's ONNX model is accepted.",
+        422: "The card is broken (invalid_card) or the model does not answer as it says (parity_failed).",
+        503: "The database does not answer.",
+    }),
+    openapi_extra={"parameters": [NAME_IN_PATH]},
+)
+def upload_version(request: Request, upload: VersionUpload, registry: RegistryDep, settings: SettingsDep
+                   ) -> VersionPublic:
+    """Add a version (admin key): checked as at start-up, then stored as the model's candidate."""
+    from api.serving.upload import check_upload
+    from api.storage.versions import VersionConflictError, add_version, set_candidate
+
+    name = request.path_params["name"]
+    registry.get(name)  # a first version of a new name comes with a deploy, in models/
+    card, files = check_upload(
+        name, upload.card, upload.files, tolerance=settings.refusal_tolerance, max_batch_rows=settings.max_batch_rows
+    )
+    added_by = key_id(presented_key(request) or "")
+    try:
+        with request.app.state.database.get().begin() as connection:
+            stored, new = add_version(
+                connection, card.model_dump(mode="json"), files, added_by=added_by, reason=upload.reason
+            )
+            if not new:
+                raise VersionExistsError(f"model '{name}' has this bundle already, as version '{stored.version}'")
+            if not set_candidate(connection, name, stored.id):
+                raise DatabaseUnavailableError(
+                    f"model '{name}' has no active version in the database yet (it is stored once the model "
+                    "loads with the database reachable); retry later"
+                )
+    except VersionConflictError as exc:
+        raise VersionExistsError(str(exc)) from None
+    except (VersionExistsError, DatabaseUnavailableError):
+        raise
+    except Exception as exc:  # any driver error: the transaction rolled back, nothing is stored
+        raise _database_error(exc) from exc
+    return VersionPublic(
+        version=stored.version, sha256=stored.sha256, status="candidate", added_at=stored.added_at,
+        added_by=stored.added_by, reason=stored.reason, metrics=card.metrics, metrics_rows=card.metrics_rows,
     )

@@ -37,6 +37,7 @@ __all__ = [
     "pointers_of",
     "read_files",
     "set_active",
+    "set_candidate",
 ]
 
 
@@ -140,6 +141,17 @@ def set_active(connection: Connection, model: str, version_id: int) -> None:
             .where(model_pointers.c.model == model)
             .values(active_id=version_id, previous_id=current.active_id, candidate_id=candidate, changed_at=now)
         )
+
+
+def set_candidate(connection: Connection, model: str, version_id: int) -> bool:
+    """Make ``version_id`` the model's one candidate (replacing any other); False when the model
+    has no active version to be a candidate against."""
+    done = connection.execute(
+        update(model_pointers)
+        .where(model_pointers.c.model == model)
+        .values(candidate_id=version_id, changed_at=datetime.now(UTC))
+    )
+    return done.rowcount == 1
 
 
 def active_versions(connection: Connection) -> dict[str, StoredVersion]:
