@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from api.heap import freeze_start_up_heap
 from api.logs import log_request
 from api.metrics import CountingPredictionLog, Metrics
-from api.routes import admin, health, models, versions
+from api.routes import admin, health, lifecycle, models, versions
 from api.routes.predict import build_predict_router, replace_model_routes
 from api.serving.registry import Registry
 from api.settings import Settings, load_settings
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(versions.router)
+    app.include_router(lifecycle.router)
     app.include_router(admin.router)
     # Added last, so outermost: every response, refusals included, is counted, logged and has an id.
     app.add_middleware(ClientAddressMiddleware, hops=settings.trusted_proxy_hops, header=settings.client_ip_header)

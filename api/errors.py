@@ -13,6 +13,8 @@
     │   ├── InvalidCardError      the card, or a file against it, is wrong (422)
     │   ├── ParityFailedError     the model does not answer as its card says (422)
     │   └── VersionExistsError    the model has that bundle, or that version, already (409)
+    ├── LifecycleConflictError    a promotion or rollback cannot happen in the model's state (409)
+    │   └── PromotionRefusedError the candidate scores worse than the active version (409)
     ├── UnsupportedMediaTypeError the body is not JSON (415)
     ├── MissingKeyError           an API key is required and none was sent (401)
     └── WrongKeyError             the key sent is not accepted here (403)
@@ -36,12 +38,14 @@ __all__ = [
     "FreeportError",
     "InvalidCardError",
     "InvalidInputError",
+    "LifecycleConflictError",
     "MissingKeyError",
     "ModelNotFoundError",
     "ModelUnavailableError",
     "ParityFailedError",
     "PredictionFailedError",
     "PredictionLogFullError",
+    "PromotionRefusedError",
     "UnsafeFormatError",
     "UnsupportedMediaTypeError",
     "UploadRefusedError",
@@ -178,6 +182,20 @@ class VersionExistsError(UploadRefusedError):
 
     status_code = 409
     code = "version_exists"
+
+
+class LifecycleConflictError(FreeportError):
+    """A promotion or rollback that the model's state does not allow (no candidate, no previous version,
+    no evaluation set, or pointers moved meanwhile)."""
+
+    status_code = 409
+    code = "lifecycle_conflict"
+
+
+class PromotionRefusedError(LifecycleConflictError):
+    """The candidate scores worse than the active version on the model's evaluation set."""
+
+    code = "promotion_refused"
 
 
 class UnsupportedMediaTypeError(FreeportError):

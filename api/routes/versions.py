@@ -125,6 +125,7 @@ def upload_version(request: Request, upload: VersionUpload, registry: RegistryDe
                    ) -> VersionPublic:
     """Add a version (admin key): checked as at start-up, then stored as the model's candidate."""
     from api.serving.upload import check_upload
+    from api.storage.lifecycle import record_action
     from api.storage.versions import VersionConflictError, add_version, set_candidate
 
     name = request.path_params["name"]
@@ -145,6 +146,8 @@ def upload_version(request: Request, upload: VersionUpload, registry: RegistryDe
                     f"model '{name}' has no active version in the database yet (it is stored once the model "
                     "loads with the database reachable); retry later"
                 )
+            record_action(connection, model=name, action="upload", key_id=added_by, reason=upload.reason,
+                          to_version=stored.version, details={"sha256": stored.sha256})
     except VersionConflictError as exc:
         raise VersionExistsError(str(exc)) from None
     except (VersionExistsError, DatabaseUnavailableError):

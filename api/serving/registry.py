@@ -151,6 +151,23 @@ class Registry:
             self.on_card_change(entry)
         return entry
 
+    def swap(self, name: str, card: ModelCard, path: Path, sha256: str, predictor: Predictor) -> None:
+        """Serve an already loaded version of ``name`` from now on (a promotion or a rollback).
+
+        The entry's fields are set and then the predictor, one assignment each: a request takes
+        the predictor once, so one in flight finishes on the version it started with and every
+        later one gets the new version, whole. A card that differs gets its routes rebuilt first.
+        """
+        entry = self.get(name)
+        schemas = build_schemas(card, tolerance=self.tolerance, max_batch_rows=self.max_batch_rows)
+        changed = entry.card != card
+        entry.path, entry.sha256, entry.schemas = path, sha256, schemas
+        entry.card = card
+        if changed and self.on_card_change is not None:
+            self.on_card_change(entry)
+        entry.predictor, entry.state, entry.error = predictor, "ready", None
+        logger.info("model %s: now serving version %s", name, card.version)
+
     def load_all_in_background(
         self,
         *,

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
     from api.serving.registry import ModelEntry, Registry
+    from api.storage.versions import StoredVersion
 
-__all__ = ["bundle_files", "sync_registry"]
+__all__ = ["bundle_files", "sync_registry", "write_version"]
 
 logger = logging.getLogger("freeport.versions")
 
@@ -39,6 +40,17 @@ def bundle_files(card: ModelCard, folder: Path) -> dict[str, bytes]:
     """The artifacts ``card`` lists, read from ``folder``."""
     names = [card.artifact.file] + ([card.onnx.file] if card.onnx else [])
     return {name: (folder / name).read_bytes() for name in names}
+
+
+def write_version(cache_dir: Path, stored: StoredVersion, files: dict[str, bytes]) -> tuple[ModelCard, Path]:
+    """A version read from the database, written as a bundle folder the loader reads like any other."""
+    card = ModelCard.model_validate(stored.card)
+    folder = cache_dir / stored.model / stored.sha256[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CARD_FILE).write_text(ModelCard.model_dump_json(card), encoding="utf-8")
+    for file_name, data in files.items():
+        (folder / file_name).write_bytes(data)
+    return card, folder
 
 
 def sync_registry(registry: Registry, engine: Engine, cache_dir: Path) -> None:
@@ -63,12 +75,7 @@ def sync_registry(registry: Registry, engine: Engine, cache_dir: Path) -> None:
         if name not in wanted:
             registry.get(name).sha256 = stored.sha256
             continue
-        card = ModelCard.model_validate(stored.card)
-        folder = cache_dir / name / stored.sha256[:16]
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / CARD_FILE).write_text(ModelCard.model_dump_json(card), encoding="utf-8")
-        for file_name, data in files[name].items():
-            (folder / file_name).write_bytes(data)
+        card, folder = write_version(cache_dir, stored, files[name])
         registry.adopt(name, card, folder, bundle_sha256(stored.card))
         logger.info("model %s: serving version %s from the database", name, stored.version)
 

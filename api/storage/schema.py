@@ -27,7 +27,7 @@ logger = logging.getLogger("freeport.schema")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest script in migrations/versions; a new migration moves it.
-HEAD = "0002"
+HEAD = "0003"
 # Any fixed 64-bit number names the lock; this one is "freeport" in ASCII, so it reads in pg_locks.
 _ADVISORY_LOCK_KEY = 0x66726565706F7274
 _VERSION_TABLE = "alembic_version"

@@ -22,7 +22,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["metadata", "model_files", "model_pointers", "model_versions", "predictions", "spill_progress"]
+__all__ = [
+    "evaluation_sets",
+    "lifecycle_audit",
+    "metadata",
+    "model_files",
+    "model_pointers",
+    "model_versions",
+    "predictions",
+    "spill_progress",
+]
 
 metadata = MetaData()
 
@@ -87,4 +96,31 @@ model_pointers = Table(
     Column("candidate_id", BigInteger, ForeignKey("model_versions.id"), nullable=True),
     Column("previous_id", BigInteger, ForeignKey("model_versions.id"), nullable=True),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- the lifecycle (api/storage/lifecycle.py) ----------------------------------------------------
+# The rows a promotion scores the active version and the candidate on: the same rows for both.
+evaluation_sets = Table(
+    "evaluation_sets",
+    metadata,
+    Column("model", String(64), primary_key=True),
+    Column("rows", JSON, nullable=False),
+    Column("target", JSON, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(64), nullable=False),
+)
+
+# Every lifecycle action: upload, promote, forced promote, rollback, evaluation set; never deleted.
+lifecycle_audit = Table(
+    "lifecycle_audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("model", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("from_version", String(64), nullable=True),
+    Column("to_version", String(64), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("details", JSON, nullable=False),
 )

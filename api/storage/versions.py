@@ -33,7 +33,9 @@ __all__ = [
     "add_version",
     "bundle_sha256",
     "find_version",
+    "get_version",
     "list_versions",
+    "move_pointers",
     "pointers_of",
     "read_files",
     "set_active",
@@ -150,6 +152,29 @@ def set_candidate(connection: Connection, model: str, version_id: int) -> bool:
         update(model_pointers)
         .where(model_pointers.c.model == model)
         .values(candidate_id=version_id, changed_at=datetime.now(UTC))
+    )
+    return done.rowcount == 1
+
+
+def get_version(connection: Connection, version_id: int) -> StoredVersion:
+    return _stored(connection.execute(select(model_versions).where(model_versions.c.id == version_id)).one())
+
+
+def move_pointers(connection: Connection, model: str, *, expected: Pointers, active_id: int,
+                  previous_id: int | None, candidate_id: int | None) -> bool:
+    """Set the model's three pointers at once, only if they are still ``expected``: False when another
+    request (or instance) moved them since they were read."""
+    done = connection.execute(
+        update(model_pointers)
+        .where(
+            model_pointers.c.model == model,
+            model_pointers.c.active_id == expected.active_id,
+            model_pointers.c.candidate_id.is_(None) if expected.candidate_id is None
+            else model_pointers.c.candidate_id == expected.candidate_id,
+            model_pointers.c.previous_id.is_(None) if expected.previous_id is None
+            else model_pointers.c.previous_id == expected.previous_id,
+        )
+        .values(active_id=active_id, previous_id=previous_id, candidate_id=candidate_id, changed_at=datetime.now(UTC))
     )
     return done.rowcount == 1
 
