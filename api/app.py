@@ -15,6 +15,7 @@ from api.logs import log_request
 from api.metrics import CountingPredictionLog, Metrics
 from api.routes import admin, health, lifecycle, models, versions
 from api.routes.predict import build_predict_router, replace_model_routes
+from api.serving.poller import VersionPoller
 from api.serving.registry import Registry
 from api.settings import Settings, load_settings
 from api.storage.connect import LazyEngine
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         spill_max_bytes=settings.predlog_spill_max_bytes,
     )
 
+    poller = VersionPoller(registry, database, settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Neither step blocks: uvicorn starts listening only when this yields, and /health should
@@ -86,15 +89,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # clear error, rather than a service that answers predictions it cannot keep.
         # Once models and the log's database are in, start-up's heap is set aside from the
         # garbage collector, which would otherwise walk it all again while serving (api/heap.py).
+        # The version poller starts polling once loading is done (api/serving/poller.py).
         prediction_log.start(after=registry.wait_loaded, connected=freeze_start_up_heap)
         registry.load_all_in_background(
             allow_version_mismatch=settings.allow_version_mismatch,
             engine=settings.engine,
             prepare=partial(_sync_versions, database=database, cache_dir=settings.model_cache_dir),
         )
+        poller.start()
         try:
             yield
         finally:
+            poller.stop()
             prediction_log.stop()
 
     app = FastAPI(

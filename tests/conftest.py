@@ -78,7 +78,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # The service's own threads: a test that starts an app must stop it (its lifespan stops them).
-SERVICE_THREADS = ("prediction-log", "model-loader")
+SERVICE_THREADS = ("prediction-log", "model-loader", "version-poller")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,32 +11,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from api.serving.bundle import save_bundle
-from api.serving.card import ModelCard
-from tests.factories import dose_frame
+from tests.factories import dose_frame, save_dose_version
 from tests.pg import wait_until
 
 ADMIN = "lifecycle-admin-key-0123456789"
 HEADERS = {"X-API-Key": ADMIN}
 UNLIMITED = "1000000/minute"
-NAME = "dose"
-
-
-def _save(models_dir: Path, version: str, *, flipped: bool = False, wider: bool = False) -> ModelCard:
-    frame, target = dose_frame()
-    if wider:  # reads one more input: a version whose request schema differs
-        frame["age"] = (frame["weight kg"] / 2).round()
-    train = target.iloc[:150]
-    if flipped:  # a model that learnt the opposite: worse on any honest evaluation set
-        train = train.map({"worked": "failed", "failed": "worked"})
-    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame.iloc[:150], train)
-    return save_bundle(model, frame.iloc[:150], train, NAME, features_test=frame.iloc[150:],
-                       target_test=target.iloc[150:], models_dir=models_dir, version=version, verify=False,
-                       quiet=True)
+NAME = "dose"  # what save_dose_version names it
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +29,7 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     for version, flipped, wider in (("base", False, False), ("twin", False, False), ("flipped", True, False),
                                     ("wider", False, True)):
         folder = tmp_path_factory.mktemp(version)
-        card = _save(folder, version, flipped=flipped, wider=wider)
+        card = save_dose_version(folder, version, flipped=flipped, wider=wider)
         assert card.onnx is not None, card.onnx_unavailable
         made[version] = folder
     return made

@@ -144,6 +144,22 @@ def test_upload_needs_the_admin_key(admin_client):
     _unchanged(admin_client)
 
 
-def test_upload_to_an_unknown_model_is_404(admin_client):
+def test_upload_a_new_model_is_served_at_once_with_its_endpoints_and_docs(admin_client):
+    card = _card()
+    card["name"], card["version"], card["title"] = "penguins-copy", "copy-1", "Penguins, uploaded"
+    assert "PenguinsCopyFeatures" not in admin_client.get("/openapi.json").json()["components"]["schemas"]
+    response = admin_client.post("/admin/models/penguins-copy/versions", json=_upload(card=card), headers=HEADERS)
+    assert response.status_code == 201 and response.json()["status"] == "active", response.text
+    answer = admin_client.post("/models/penguins-copy/predict", json=card["examples"][0])
+    assert answer.status_code == 200 and answer.json()["version"] == "copy-1", answer.text
+    assert "PenguinsCopyFeatures" in admin_client.get("/openapi.json").json()["components"]["schemas"]
+    assert "penguins-copy" in [m["name"] for m in admin_client.get("/models").json()]
+    assert admin_client.get("/models/penguins-copy/versions").json()["active"] == "copy-1"
+    audit = admin_client.get("/admin/audit", headers=HEADERS).json()
+    assert (audit[0]["action"], audit[0]["details"]["activated"]) == ("upload", True)
+
+
+def test_upload_under_another_name_than_the_cards_is_refused(admin_client):
     response = admin_client.post("/admin/models/pengiuns/versions", json=_upload(), headers=HEADERS)
-    assert response.status_code == 404 and "penguins" in response.json()["message"]
+    assert response.status_code == 422 and response.json()["details"][0]["field"] == "card.name"
+    assert admin_client.get("/models/pengiuns/versions").status_code == 404

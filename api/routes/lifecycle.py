@@ -100,16 +100,9 @@ def _database(request: Request):
 
 
 def _load(settings: Settings, stored, connection) -> tuple[ModelCard, Any, Predictor]:
-    """A stored version loaded as the start-up loader would: written to the cache folder, then loaded."""
-    from api.serving.bundle import load_engine
-    from api.serving.versions import write_version
-    from api.storage.versions import read_files
+    from api.serving.poller import load_stored
 
-    card, folder = write_version(settings.model_cache_dir, stored, read_files(connection, stored.id))
-    engine, _ = load_engine(
-        folder, card, engine=settings.engine, allow_version_mismatch=settings.allow_version_mismatch
-    )
-    return card, folder, Predictor(card, engine)
+    return load_stored(settings, stored, connection)
 
 
 def _served(registry: Registry, name: str, stored, settings: Settings, connection) -> tuple[ModelCard, Predictor]:

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api.deps import RegistryDep, SettingsDep
-from api.errors import DatabaseUnavailableError, ModelNotFoundError, VersionExistsError, error_responses
+from api.errors import (
+    DatabaseUnavailableError,
+    FreeportError,
+    ModelNotFoundError,
+    VersionExistsError,
+    error_responses,
+)
 from api.routes.models import NAME_IN_PATH
 from api.web.security import key_id, presented_key
 
@@ -113,7 +119,6 @@ def _database_error(exc: Exception) -> DatabaseUnavailableError:
     responses=error_responses({
         401: "The admin key is required and was not sent.",
         403: "Wrong key, or admin endpoints are off (no ADMIN_API_KEY).",
-        404: "No model by that name.",
         409: "The model has this bundle already, or another bundle under the card's version.",
         415: "A file is a pickle (unsafe_format): only the card's ONNX model is accepted.",
         422: "The card is broken (invalid_card) or the model does not answer as it says (parity_failed).",
@@ -123,38 +128,46 @@ def _database_error(exc: Exception) -> DatabaseUnavailableError:
 )
 def upload_version(request: Request, upload: VersionUpload, registry: RegistryDep, settings: SettingsDep
                    ) -> VersionPublic:
-    """Add a version (admin key): checked as at start-up, then stored as the model's candidate."""
+    """Add a version (admin key): checked as at start-up, then stored as the model's candidate (a new
+    model's first version is active at once, with its endpoints)."""
+    from api.serving.poller import load_stored
     from api.serving.upload import check_upload
     from api.storage.lifecycle import record_action
-    from api.storage.versions import VersionConflictError, add_version, set_candidate
+    from api.storage.schema import begin_locked
+    from api.storage.versions import VersionConflictError, add_version, set_active, set_candidate
 
     name = request.path_params["name"]
-    registry.get(name)  # a first version of a new name comes with a deploy, in models/
     card, files = check_upload(
         name, upload.card, upload.files, tolerance=settings.refusal_tolerance, max_batch_rows=settings.max_batch_rows
     )
     added_by = key_id(presented_key(request) or "")
     try:
-        with request.app.state.database.get().begin() as connection:
+        with request.app.state.database.get().connect() as connection:
+            begin_locked(connection)  # a first version of a new name must not race another's
             stored, new = add_version(
                 connection, card.model_dump(mode="json"), files, added_by=added_by, reason=upload.reason
             )
             if not new:
                 raise VersionExistsError(f"model '{name}' has this bundle already, as version '{stored.version}'")
-            if not set_candidate(connection, name, stored.id):
-                raise DatabaseUnavailableError(
-                    f"model '{name}' has no active version in the database yet (it is stored once the model "
-                    "loads with the database reachable); retry later"
-                )
+            # A new name has nothing to be compared with: its first version is active at once.
+            first = not set_candidate(connection, name, stored.id)
+            if first:
+                set_active(connection, name, stored.id)
             record_action(connection, model=name, action="upload", key_id=added_by, reason=upload.reason,
-                          to_version=stored.version, details={"sha256": stored.sha256})
+                          to_version=stored.version, details={"sha256": stored.sha256, "activated": first})
+            if first:  # served here at once, whole, before the answer; other instances poll for it
+                loaded_card, folder, predictor = load_stored(settings, stored, connection)
+            connection.commit()
     except VersionConflictError as exc:
         raise VersionExistsError(str(exc)) from None
-    except (VersionExistsError, DatabaseUnavailableError):
+    except FreeportError:
         raise
     except Exception as exc:  # any driver error: the transaction rolled back, nothing is stored
         raise _database_error(exc) from exc
+    if first:
+        registry.swap(name, loaded_card, folder, stored.sha256, predictor)
     return VersionPublic(
-        version=stored.version, sha256=stored.sha256, status="candidate", added_at=stored.added_at,
-        added_by=stored.added_by, reason=stored.reason, metrics=card.metrics, metrics_rows=card.metrics_rows,
+        version=stored.version, sha256=stored.sha256, status="active" if first else "candidate",
+        added_at=stored.added_at, added_by=stored.added_by, reason=stored.reason, metrics=card.metrics,
+        metrics_rows=card.metrics_rows,
     )

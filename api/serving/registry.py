@@ -77,6 +77,7 @@ class Registry:
         self.models_dir = models_dir
         self.tolerance, self.max_batch_rows = tolerance, max_batch_rows
         self._loader_done = threading.Event()
+        self._swapping = threading.Lock()
         # Called with an entry whose card changed after the routes were built from it (api/app.py rebuilds them).
         self.on_card_change: Callable[[ModelEntry], None] | None = None
 
@@ -158,15 +159,28 @@ class Registry:
         the predictor once, so one in flight finishes on the version it started with and every
         later one gets the new version, whole. A card that differs gets its routes rebuilt first.
         """
-        entry = self.get(name)
         schemas = build_schemas(card, tolerance=self.tolerance, max_batch_rows=self.max_batch_rows)
-        changed = entry.card != card
-        entry.path, entry.sha256, entry.schemas = path, sha256, schemas
-        entry.card = card
-        if changed and self.on_card_change is not None:
-            self.on_card_change(entry)
-        entry.predictor, entry.state, entry.error = predictor, "ready", None
+        with self._swapping:  # a promotion's request and the poller may bring the same version at once
+            entry = self._entries.get(name)
+            if entry is None:  # a model first uploaded at run time: whole before anyone can reach it
+                entry = ModelEntry(name=name, path=path, card=card, schemas=schemas, predictor=predictor,
+                                   state="ready", sha256=sha256)
+                self._entries = {**self._entries, name: entry}
+                if self.on_card_change is not None:
+                    self.on_card_change(entry)  # its routes
+                logger.info("model %s: now serving version %s", name, card.version)
+                return
+            changed = entry.card != card
+            entry.path, entry.sha256, entry.schemas = path, sha256, schemas
+            entry.card = card
+            if changed and self.on_card_change is not None:
+                self.on_card_change(entry)
+            entry.predictor, entry.state, entry.error = predictor, "ready", None
         logger.info("model %s: now serving version %s", name, card.version)
+
+    def find(self, name: str) -> ModelEntry | None:
+        """The entry called ``name``, or None."""
+        return self._entries.get(name)
 
     def load_all_in_background(
         self,

@@ -29,6 +29,7 @@ __all__ = [
     "Pointers",
     "StoredVersion",
     "VersionConflictError",
+    "active_heads",
     "active_versions",
     "add_version",
     "bundle_sha256",
@@ -177,6 +178,15 @@ def move_pointers(connection: Connection, model: str, *, expected: Pointers, act
         .values(active_id=active_id, previous_id=previous_id, candidate_id=candidate_id, changed_at=datetime.now(UTC))
     )
     return done.rowcount == 1
+
+
+def active_heads(connection: Connection) -> dict[str, tuple[int, str]]:
+    """Each model's active version id and content hash: what an instance polls (no card, no blob)."""
+    rows = connection.execute(
+        select(model_pointers.c.model, model_versions.c.id, model_versions.c.sha256)
+        .join(model_versions, model_pointers.c.active_id == model_versions.c.id)
+    ).all()
+    return {row.model: (row.id, row.sha256) for row in rows}
 
 
 def active_versions(connection: Connection) -> dict[str, StoredVersion]:
