@@ -49,7 +49,7 @@ __all__ = [
 
 ARTIFACT_FILE = "model.joblib"
 ONNX_FILE = "model.onnx"
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]  # api/serving/bundle.py → the checkout
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 RECORDED_PACKAGES = ("scikit-learn", "numpy", "pandas", "joblib")
 
