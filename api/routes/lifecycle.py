@@ -272,7 +272,8 @@ def promote(request: Request, body: PromotionRequest, registry: RegistryDep, set
     "/admin/models/{name}/rollback",
     response_model=LifecycleResult,
     responses=error_responses({**_KEY_ERRORS, 404: "No model by that name.",
-                               409: "No previous version to return to; nothing changed."}),
+                               409: "No previous version to return to; nothing changed.",
+                               422: "No reason given."}),
     openapi_extra={"parameters": [NAME_IN_PATH]},
 )
 def rollback(request: Request, body: RollbackRequest, registry: RegistryDep, settings: SettingsDep
@@ -300,7 +301,11 @@ def rollback(request: Request, body: RollbackRequest, registry: RegistryDep, set
     return _run(request, run)
 
 
-@router.get("/admin/audit", response_model=list[AuditEntry], responses=error_responses(_KEY_ERRORS))
+@router.get(
+    "/admin/audit",
+    response_model=list[AuditEntry],
+    responses=error_responses({**_KEY_ERRORS, 422: "A limit outside 1-1000."}),
+)
 def audit(
     request: Request,
     model: Annotated[str | None, Query(description="Only this model's actions.")] = None,
