@@ -61,6 +61,12 @@ def _sync_versions(registry: Registry, *, database: LazyEngine, cache_dir) -> No
     sync_registry(registry, database.get(), cache_dir)
 
 
+def _seed_versions(registry: Registry, *, database: LazyEngine) -> None:
+    from api.serving.versions import seed_registry
+
+    seed_registry(registry, database.get())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: read model cards, wire routes; models load once the server listens."""
     settings = settings or load_settings()
@@ -90,11 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Once models and the log's database are in, start-up's heap is set aside from the
         # garbage collector, which would otherwise walk it all again while serving (api/heap.py).
         # The version poller starts polling once loading is done (api/serving/poller.py).
-        prediction_log.start(after=registry.wait_loaded, connected=freeze_start_up_heap)
+        prediction_log.start(after=registry.wait_settled, connected=freeze_start_up_heap)
         registry.load_all_in_background(
             allow_version_mismatch=settings.allow_version_mismatch,
             engine=settings.engine,
             prepare=partial(_sync_versions, database=database, cache_dir=settings.model_cache_dir),
+            finish=partial(_seed_versions, database=database),
         )
         poller.start()
         try:

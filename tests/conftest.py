@@ -48,6 +48,7 @@ def serve(tmp_path: Path) -> Callable[..., TestClient]:
         values.update(overrides)
         with TestClient(create_app(Settings(**values)), raise_server_exceptions=False) as client:
             client.app.state.registry.wait_loaded(60)  # models load after start-up, in a thread
+            client.app.state.registry.wait_settled(60)  # then the bundles new to the database are stored
             yield client
 
     return _serve

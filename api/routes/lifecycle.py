@@ -29,7 +29,7 @@ from api.errors import (
 from api.routes.models import NAME_IN_PATH
 from api.serving.card import ModelCard
 from api.serving.predictor import Predictor
-from api.serving.registry import Registry
+from api.serving.registry import LOAD_WAIT_SECONDS, Registry
 from api.settings import Settings
 from api.web.security import key_id, presented_key
 
@@ -164,6 +164,7 @@ def put_evaluation(request: Request, evaluation: EvaluationSet, registry: Regist
     from api.storage.versions import get_version
 
     name = request.path_params["name"]
+    registry.wait_settled(LOAD_WAIT_SECONDS)  # right after start-up, the database's set-up comes last
     entry = registry.get(name)
     if entry.schemas is None or entry.card is None:
         raise LifecycleConflictError(f"model '{name}' has no readable card: {entry.error}")
@@ -221,6 +222,7 @@ def promote(request: Request, body: PromotionRequest, registry: RegistryDep, set
     from api.storage.versions import get_version
 
     name = request.path_params["name"]
+    registry.wait_settled(LOAD_WAIT_SECONDS)  # right after start-up, the database's set-up comes last
     registry.get(name)
     if body.force and not body.reason.strip():
         raise InvalidInputError("a forced promotion needs a reason", [ErrorDetail(field="reason", message="empty")])
@@ -282,6 +284,7 @@ def rollback(request: Request, body: RollbackRequest, registry: RegistryDep, set
     from api.storage.versions import get_version
 
     name = request.path_params["name"]
+    registry.wait_settled(LOAD_WAIT_SECONDS)  # right after start-up, the database's set-up comes last
     registry.get(name)
 
     def run(connection) -> LifecycleResult:
@@ -308,10 +311,12 @@ def rollback(request: Request, body: RollbackRequest, registry: RegistryDep, set
 )
 def audit(
     request: Request,
+    registry: RegistryDep,
     model: Annotated[str | None, Query(description="Only this model's actions.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntry]:
     """Every lifecycle action, newest first (admin key): uploads, evaluation sets, promotions, rollbacks."""
     from api.storage.lifecycle import list_audit
 
+    registry.wait_settled(LOAD_WAIT_SECONDS)
     return [AuditEntry(**row) for row in _run(request, lambda c: list_audit(c, model=model, limit=limit))]

@@ -18,6 +18,7 @@ from api.errors import (
     error_responses,
 )
 from api.routes.models import NAME_IN_PATH
+from api.serving.registry import LOAD_WAIT_SECONDS
 from api.web.security import key_id, presented_key
 
 __all__ = ["ModelVersions", "VersionPublic", "VersionUpload", "router"]
@@ -64,6 +65,7 @@ def get_versions(request: Request, registry: RegistryDep) -> ModelVersions:
     from api.storage.versions import list_versions, pointers_of
 
     name = request.path_params["name"]
+    registry.wait_settled(LOAD_WAIT_SECONDS)  # right after start-up, the database's set-up comes last
     try:
         with request.app.state.database.get().connect() as connection:
             stored = list_versions(connection, name)
@@ -137,6 +139,7 @@ def upload_version(request: Request, upload: VersionUpload, registry: RegistryDe
     from api.storage.versions import VersionConflictError, add_version, set_active, set_candidate
 
     name = request.path_params["name"]
+    registry.wait_settled(LOAD_WAIT_SECONDS)  # right after start-up, the database's set-up comes last
     card, files = check_upload(
         name, upload.card, upload.files, tolerance=settings.refusal_tolerance, max_batch_rows=settings.max_batch_rows
     )

@@ -73,9 +73,12 @@ class VersionPoller:
     def poll_once(self) -> list[str]:
         """Swap in every active version this instance does not serve; the names swapped."""
         from api.errors import BundleError
+        from api.serving.versions import seed_registry
         from api.storage.versions import active_heads, get_version
 
         swapped = []
+        if any(entry.state == "ready" and entry.sha256 is None for entry in self._registry):
+            seed_registry(self._registry, self._database.get())  # the database was away at start-up
         try:
             with self._database.get().connect() as connection:
                 heads = active_heads(connection)

@@ -77,6 +77,8 @@ class Registry:
         self.models_dir = models_dir
         self.tolerance, self.max_batch_rows = tolerance, max_batch_rows
         self._loader_done = threading.Event()
+        self._models_done = threading.Event()  # load_all is done (before the loader's ``finish``)
+        self._loading = False  # a background loader was started (wait_settled waits for it)
         self._swapping = threading.Lock()
         # Called with an entry whose card changed after the routes were built from it (api/app.py rebuilds them).
         self.on_card_change: Callable[[ModelEntry], None] | None = None
@@ -188,37 +190,52 @@ class Registry:
         allow_version_mismatch: bool,
         engine: EngineChoice = "auto",
         prepare: Callable[[Registry], None] | None = None,
+        finish: Callable[[Registry], None] | None = None,
     ) -> threading.Thread:
         """Start :meth:`load_all` in a thread, so the server listens (and /health answers) at once.
 
         On a tenth of a CPU unpickling takes tens of seconds; meanwhile /ready says
         "pending" and requests for a model wait for it (see :meth:`wait_loaded`).
         ``prepare(registry)`` runs first in the same thread: it brings each model to the
-        version the database says is active (api/serving/versions.py).
+        version the database says is active; ``finish(registry)`` runs once the models
+        serve: it stores the bundles on disk the database has never seen (api/serving/versions.py).
         """
+        self._loading = True
 
         def load() -> None:
             try:
                 if prepare is not None:
                     prepare(self)
                 self.load_all(allow_version_mismatch=allow_version_mismatch, engine=engine)
+                self._models_done.set()  # requests waiting for their model go on; finish runs after
+                if finish is not None:
+                    finish(self)
             except Exception as exc:  # a bug while loading must not leave models pending forever
                 logger.exception("model loading stopped")
                 for entry in self._entries.values():
                     if entry.state == "pending":
                         entry.fail(f"loading stopped: {type(exc).__name__}: {exc}")
             finally:
+                self._models_done.set()
                 self._loader_done.set()
 
         thread = threading.Thread(target=load, name="model-loader", daemon=True)
         thread.start()
         return thread
 
+    def wait_settled(self, timeout: float) -> bool:
+        """Block until the background loader is done, ``finish`` included (at most ``timeout`` s).
+
+        Requests wait for their model only (:meth:`wait_loaded`); what comes after start-up's loading,
+        such as the log writer's database work, waits for this.
+        """
+        return not self._loading or self._loader_done.wait(timeout)
+
     def wait_loaded(self, timeout: float) -> bool:
         """Block until no model is pending (at most ``timeout`` s); True when none is."""
         if not any(entry.state == "pending" for entry in self._entries.values()):
             return True
-        self._loader_done.wait(timeout)
+        self._models_done.wait(timeout)
         return not any(entry.state == "pending" for entry in self._entries.values())
 
     def __iter__(self):

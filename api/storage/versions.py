@@ -41,6 +41,7 @@ __all__ = [
     "read_files",
     "set_active",
     "set_candidate",
+    "version_taken",
 ]
 
 
@@ -90,6 +91,13 @@ def find_version(connection: Connection, model: str, sha256: str) -> StoredVersi
         select(model_versions).where(model_versions.c.model == model, model_versions.c.sha256 == sha256)
     ).first()
     return _stored(row) if row else None
+
+
+def version_taken(connection: Connection, model: str, version: str) -> bool:
+    """Whether ``model`` has a bundle stored under the card version ``version``."""
+    return connection.execute(
+        select(model_versions.c.id).where(model_versions.c.model == model, model_versions.c.version == version)
+    ).first() is not None
 
 
 def add_version(
