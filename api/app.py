@@ -13,10 +13,12 @@ from fastapi import FastAPI
 from api.heap import freeze_start_up_heap
 from api.logs import log_request
 from api.metrics import CountingPredictionLog, Metrics
-from api.routes import admin, drift, health, models
-from api.routes.predict import build_predict_router
+from api.routes import admin, drift, health, lifecycle, models, versions
+from api.routes.predict import build_predict_router, replace_model_routes
+from api.serving.poller import VersionPoller
 from api.serving.registry import Registry
 from api.settings import Settings, load_settings
+from api.storage.connect import LazyEngine
 from api.storage.predlog import PredictionLog
 from api.web.clientip import ClientAddressMiddleware
 from api.web.guards import GUARD_ERRORS, add_guard_middleware, predict_guards
@@ -52,20 +54,36 @@ def _create_db_engine(settings: Settings):
     )
 
 
+def _sync_versions(registry: Registry, *, database: LazyEngine, cache_dir) -> None:
+    # Imported here, as the database engine: in the loader's thread, after the server listens.
+    from api.serving.versions import sync_registry
+
+    sync_registry(registry, database.get(), cache_dir)
+
+
+def _seed_versions(registry: Registry, *, database: LazyEngine) -> None:
+    from api.serving.versions import seed_registry
+
+    seed_registry(registry, database.get())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: read model cards, wire routes; models load once the server listens."""
     settings = settings or load_settings()
     registry = Registry.discover(
         settings.models_dir, tolerance=settings.refusal_tolerance, max_batch_rows=settings.max_batch_rows
     )
+    database = LazyEngine(partial(_create_db_engine, settings))
     prediction_log = PredictionLog(
-        partial(_create_db_engine, settings),
+        database.get,
         queue_size=settings.predlog_queue_size,
         batch_size=settings.predlog_batch_size,
         flush_seconds=settings.predlog_flush_seconds,
         spill_dir=settings.predlog_spill_dir,
         spill_max_bytes=settings.predlog_spill_max_bytes,
     )
+
+    poller = VersionPoller(registry, database, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,13 +95,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # clear error, rather than a service that answers predictions it cannot keep.
         # Once models and the log's database are in, start-up's heap is set aside from the
         # garbage collector, which would otherwise walk it all again while serving (api/heap.py).
-        prediction_log.start(after=registry.wait_loaded, connected=freeze_start_up_heap)
+        # The version poller starts polling once loading is done (api/serving/poller.py).
+        prediction_log.start(after=registry.wait_settled, connected=freeze_start_up_heap)
         registry.load_all_in_background(
-            allow_version_mismatch=settings.allow_version_mismatch, engine=settings.engine
+            allow_version_mismatch=settings.allow_version_mismatch,
+            engine=settings.engine,
+            prepare=partial(_sync_versions, database=database, cache_dir=settings.model_cache_dir),
+            finish=partial(_seed_versions, database=database),
         )
+        poller.start()
         try:
             yield
         finally:
+            poller.stop()
             prediction_log.stop()
 
     app = FastAPI(
@@ -101,18 +125,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.prediction_log = CountingPredictionLog(prediction_log, metrics)
+    app.state.database = database
     app.state.metrics = metrics
     app.state.started_at = time.monotonic()
     install_error_handlers(app)
     add_guard_middleware(app, settings, on_key_refusal=metrics.count_key_refusal)
     # The predict routes first: a request is matched against each router in turn, and they take
     # nearly all the traffic (matching them last cost ~20 us a prediction).
-    app.include_router(
-        build_predict_router(registry), dependencies=predict_guards(app, settings), responses=GUARD_ERRORS
-    )
+    predict_router = build_predict_router(registry)
+    app.include_router(predict_router, dependencies=predict_guards(app, settings), responses=GUARD_ERRORS)
+    # A model whose active version (read from the database once the server listens) has another card
+    # than the one on disk gets its routes, and /docs, rebuilt from that card.
+    registry.on_card_change = partial(replace_model_routes, app, predict_router)
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(drift.router)
+    app.include_router(versions.router)
+    app.include_router(lifecycle.router)
     app.include_router(admin.router)
     # Added last, so outermost: every response, refusals included, is counted, logged and has an id.
     app.add_middleware(ClientAddressMiddleware, hops=settings.trusted_proxy_hops, header=settings.client_ip_header)

@@ -7,6 +7,14 @@
     ├── InvalidInputError         the request's data breaks the model's schema (422)
     │   └── PredictionFailedError the model itself failed on rows the schema accepted (422)
     ├── PredictionLogFullError    the prediction log cannot keep another prediction (503)
+    ├── DatabaseUnavailableError  what was asked lives in the database, which does not answer (503)
+    ├── UploadRefusedError        an uploaded version is not accepted; nothing is stored
+    │   ├── UnsafeFormatError     a file whose loading could run code (a pickle) (415)
+    │   ├── InvalidCardError      the card, or a file against it, is wrong (422)
+    │   ├── ParityFailedError     the model does not answer as its card says (422)
+    │   └── VersionExistsError    the model has that bundle, or that version, already (409)
+    ├── LifecycleConflictError    a promotion or rollback cannot happen in the model's state (409)
+    │   └── PromotionRefusedError the candidate scores worse than the active version (409)
     ├── UnsupportedMediaTypeError the body is not JSON (415)
     ├── MissingKeyError           an API key is required and none was sent (401)
     └── WrongKeyError             the key sent is not accepted here (403)
@@ -28,14 +36,21 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "FreeportError",
+    "InvalidCardError",
     "InvalidInputError",
+    "LifecycleConflictError",
     "MissingKeyError",
     "ModelNotFoundError",
     "ModelUnavailableError",
     "NoTrainingProfileError",
+    "ParityFailedError",
     "PredictionFailedError",
     "PredictionLogFullError",
+    "PromotionRefusedError",
+    "UnsafeFormatError",
     "UnsupportedMediaTypeError",
+    "UploadRefusedError",
+    "VersionExistsError",
     "WrongKeyError",
     "closest",
     "error_responses",
@@ -138,10 +153,57 @@ class NoTrainingProfileError(FreeportError):
 
 
 class DatabaseUnavailableError(FreeportError):
-    """The database holding the prediction log did not answer."""
+    """What was asked lives in the database (model versions, the prediction log), and it does not answer."""
 
     status_code = 503
     code = "database_unavailable"
+
+
+class UploadRefusedError(FreeportError):
+    """An uploaded version is not accepted; nothing was stored."""
+
+    status_code = 422
+    code = "upload_refused"
+
+
+class UnsafeFormatError(UploadRefusedError):
+    """An uploaded file whose loading could run code (a pickle); only ONNX is accepted."""
+
+    status_code = 415
+    code = "unsafe_format"
+
+
+class InvalidCardError(UploadRefusedError):
+    """The uploaded card does not follow the card format, or a file disagrees with it."""
+
+    code = "invalid_card"
+
+
+class ParityFailedError(UploadRefusedError):
+    """The uploaded model does not answer as its card says (its check failed, or its examples fail)."""
+
+    code = "parity_failed"
+
+
+class VersionExistsError(UploadRefusedError):
+    """The model already has this bundle, or another bundle under this version."""
+
+    status_code = 409
+    code = "version_exists"
+
+
+class LifecycleConflictError(FreeportError):
+    """A promotion or rollback that the model's state does not allow (no candidate, no previous version,
+    no evaluation set, or pointers moved meanwhile)."""
+
+    status_code = 409
+    code = "lifecycle_conflict"
+
+
+class PromotionRefusedError(LifecycleConflictError):
+    """The candidate scores worse than the active version on the model's evaluation set."""
+
+    code = "promotion_refused"
 
 
 class UnsupportedMediaTypeError(FreeportError):

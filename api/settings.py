@@ -68,6 +68,17 @@ class Settings(BaseSettings):
         "fraction of that range, before it is refused.",
     )
     max_batch_rows: int = Field(1000, ge=1, le=100_000)
+    version_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often each instance reads the database's active versions, so a promotion made on "
+        "another instance is served here within about this long.",
+    )
+    model_cache_dir: Path = Field(
+        Path("model-cache"),
+        description="Folder where versions read from the database are written before they load; a cache, "
+        "rebuilt from the database whenever it is missing (free hosts wipe it at every deploy).",
+    )
 
     # -- prediction log ---------------------------------------------------
     database_url: str = Field(

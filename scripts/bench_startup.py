@@ -121,8 +121,14 @@ def scenario_dirs(models_dir: Path, scratch: Path) -> dict[str, Path]:
     return scenarios
 
 
-def start_once(models_dir: Path, scratch: Path, python: list[str], timeout: float, repo: Path) -> tuple[Run, str]:
-    """Start the server once, measure, stop it; returns the figures and its stderr."""
+def start_once(
+    models_dir: Path, scratch: Path, python: list[str], timeout: float, repo: Path, database_url: str | None = None
+) -> tuple[Run, str]:
+    """Start the server once, measure, stop it; returns the figures and its stderr.
+
+    Without ``database_url`` each start gets an empty SQLite file (a first deploy: migrations and
+    seeding included); with one, every start after the first is a restart on a database already set up.
+    """
     cards = [json.loads((p / "card.json").read_text()) for p in sorted(models_dir.iterdir()) if p.is_dir()]
     first = next(card for card in cards if card.get("examples"))
     port = free_port()
@@ -132,7 +138,7 @@ def start_once(models_dir: Path, scratch: Path, python: list[str], timeout: floa
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "MODELS_DIR": str(models_dir),
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url or f"sqlite:///{database}",
         "LOG_LEVEL": "warning",
         "WEB_CONCURRENCY": "1",
     }
@@ -200,6 +206,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="start-ups per scenario; medians are printed")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose api/ to start (default: this one)")
     parser.add_argument("--models-dir", type=Path, help="bundles to serve (default: the checkout's models/)")
+    parser.add_argument(
+        "--database-url",
+        help="one database for every start, so all but the first are restarts (default: an empty SQLite per start)",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a start-up may take")
     parser.add_argument("--only", help="run only the scenario with this name (a bundle, or 'all together')")
     parser.add_argument("--importtime", action="store_true", help="also list the largest imports (-X importtime)")
@@ -227,7 +237,10 @@ def main() -> int:
         if args.only:
             scenarios = {args.only: scenarios[args.only]}
         for name, bundles in scenarios.items():
-            runs = [start_once(bundles, scratch, python, args.timeout, repo)[0] for _ in range(args.runs)]
+            runs = [
+                start_once(bundles, scratch, python, args.timeout, repo, args.database_url)[0]
+                for _ in range(args.runs)
+            ]
 
             def med(attr: str, runs: list[Run] = runs) -> float:
                 return statistics.median(getattr(run, attr) for run in runs)

@@ -44,10 +44,11 @@ def serve(tmp_path: Path) -> Callable[..., TestClient]:
     @contextmanager
     def _serve(**overrides) -> Iterator[TestClient]:
         values = {"models_dir": EXAMPLE_MODELS, "database_url": f"sqlite:///{tmp_path / 'serve.db'}",
-                  "predlog_spill_dir": tmp_path / "spill"}
+                  "predlog_spill_dir": tmp_path / "spill", "model_cache_dir": tmp_path / "model-cache"}
         values.update(overrides)
         with TestClient(create_app(Settings(**values)), raise_server_exceptions=False) as client:
             client.app.state.registry.wait_loaded(60)  # models load after start-up, in a thread
+            client.app.state.registry.wait_settled(60)  # then the bundles new to the database are stored
             yield client
 
     return _serve
@@ -58,7 +59,8 @@ def examples_client(tmp_path_factory) -> Iterator[TestClient]:
     """One app over the bundled example models, shared by read-only tests of a module."""
     db = tmp_path_factory.mktemp("db") / "examples.db"
     settings = Settings(
-        models_dir=EXAMPLE_MODELS, database_url=f"sqlite:///{db}", predlog_spill_dir=db.parent / "spill"
+        models_dir=EXAMPLE_MODELS, database_url=f"sqlite:///{db}", predlog_spill_dir=db.parent / "spill",
+        model_cache_dir=db.parent / "model-cache",
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         client.app.state.registry.wait_loaded(60)  # models load after start-up, in a thread
@@ -77,7 +79,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # The service's own threads: a test that starts an app must stop it (its lifespan stops them).
-SERVICE_THREADS = ("prediction-log", "model-loader")
+SERVICE_THREADS = ("prediction-log", "model-loader", "version-poller")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -10,7 +10,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from api.serving.bundle import save_bundle
 from api.serving.card import FeatureSpec, ModelCard
@@ -98,3 +98,18 @@ def int_coded(card: ModelCard, name: str) -> ModelCard:
     features = [coded if f.name == name else f for f in card.features]
     examples = [{**row, name: code.get(row[name], row[name])} for row in card.examples]
     return card.model_copy(update={"features": features, "examples": examples})
+
+
+def save_dose_version(models_dir: Path, version: str, *, flipped: bool = False, wider: bool = False) -> ModelCard:
+    """A version of the model `dose` (ONNX, numbers only): `flipped` learnt the opposite (worse on any honest
+    evaluation set), `wider` reads one more input."""
+    frame, target = dose_frame()
+    if wider:  # reads one more input: a version whose request schema differs
+        frame["age"] = (frame["weight kg"] / 2).round()
+    train = target.iloc[:150]
+    if flipped:  # a model that learnt the opposite: worse on any honest evaluation set
+        train = train.map({"worked": "failed", "failed": "worked"})
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame.iloc[:150], train)
+    return save_bundle(model, frame.iloc[:150], train, "dose", features_test=frame.iloc[150:],
+                       target_test=target.iloc[150:], models_dir=models_dir, version=version, verify=False,
+                       quiet=True)

@@ -271,3 +271,12 @@ def test_categories_rare_in_training_share_one_bin_so_noise_in_them_is_not_drift
     assert [b.seen for b in drift.bins] == [0.5, 0.46, 0.04, 0.0, 0.0]
     assert drift.bins[2].training == 0.04
     assert drift.psi == 0.0 and drift.status == "stable"
+
+
+def test_a_database_without_the_log_table_yet_is_an_empty_window_not_an_error(tmp_path):
+    from sqlalchemy import create_engine
+
+    from api.storage.logged_inputs import recent_inputs
+
+    window = recent_inputs(create_engine(f"sqlite:///{tmp_path / 'new.db'}"), "shop", days=7, limit=10)
+    assert (window.inputs, window.first_at) == ([], None)

@@ -154,3 +154,28 @@ def test_a_database_that_does_not_answer_is_exit_3_with_the_reason():
     assert result.returncode == 3
     assert "not scored: the database did not answer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_job_scores_with_the_version_the_database_says_is_active(flights_db, tmp_path):
+    """After a promotion the service serves the database's version, not models/'s: so does the job."""
+    from api.serving.versions import bundle_files
+    from api.storage.schema import upgrade_schema
+    from api.storage.versions import add_version, set_active
+
+    promoted = CARD.model_copy(update={"version": "flights-v2"}).model_dump(mode="json")
+    engine = _engine(flights_db)
+    upgrade_schema(engine)
+    with engine.begin() as connection:
+        stored, _ = add_version(connection, promoted, bundle_files(CARD, EXAMPLE_MODELS / "flight-delay"),
+                                added_by="test", reason="a promoted version")
+        set_active(connection, "flight-delay", stored.id)
+    engine.dispose()
+    _insert(flights_db, _flights(5, seed=9))
+    env = {**os.environ, "DATABASE_URL": flights_db, "MODELS_DIR": str(EXAMPLE_MODELS),
+           "MODEL_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "api.jobs", "score", "--table", "flights", "--model", "flight-delay"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "with flight-delay flights-v2: 5 answered" in result.stdout
+    versions = {r[0] for r in _query(flights_db, "SELECT model_version FROM flights_predictions")}
+    assert versions == {"flights-v2"}

@@ -13,8 +13,9 @@ from api.serving.card import read_card
 from api.storage.database import create_db_engine, store_spilled
 from api.storage.predlog import PredictionLog
 from api.storage.predlog_lines import decode_lines, encode_records
+from api.storage.schema import upgrade_schema
 from api.storage.spill import SpillFile
-from api.storage.tables import metadata, predictions
+from api.storage.tables import predictions
 from tests.factories import EXAMPLE_MODELS
 from tests.pg import wait_until
 
@@ -58,8 +59,8 @@ def test_lines_stored_before_a_crash_are_not_stored_again_at_restart(tmp_path):
     spill = SpillFile.open(tmp_path / "spill", 1 << 20)
     assert spill.append(encode_records(_records("before-crash", 5)), 5)
     chunk = spill.read(1 << 20)
+    upgrade_schema(engine)  # the schema as the service makes it
     with engine.begin() as connection:
-        metadata.create_all(connection)
         store_spilled(connection, chunk.data, generation=chunk.generation, replayed_to=chunk.end)
     # The process dies here: committed, but the file's header never heard of it.
     assert spill.append(encode_records(_records("after", 2)), 2)

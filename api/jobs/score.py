@@ -1,5 +1,9 @@
 """Score the new rows of a table with a model, writing each prediction beside the table, once.
 
+The model is its active version, as the service serves it: the one the database
+says is active (written to MODEL_CACHE_DIR), or the bundle in models/ when the
+database holds no versions yet.
+
 Idempotent by construction: the predictions table's key is (row id, model), a
 row is read only when that model has no prediction for it yet, and predictions
 are inserted with ON CONFLICT DO NOTHING, so a run that stops half-way, a run
@@ -15,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,8 +34,11 @@ from api.serving.bundle import load_engine
 from api.serving.card import FeatureSpec, ModelCard, read_card
 from api.serving.predictor import Predictor
 from api.serving.schemas import ModelSchemas, build_schemas
+from api.serving.versions import write_version
 from api.settings import Settings
 from api.storage.database import create_db_engine
+from api.storage.schema import current_revision
+from api.storage.versions import active_versions, read_files
 
 __all__ = ["ScoreReport", "score_table"]
 
@@ -74,9 +82,9 @@ def score_table(
 ) -> ScoreReport:
     """Score ``table``'s rows that ``model`` has not scored yet; see the module's docstring."""
     started = time.perf_counter()
-    loaded = _load(settings, model)
     engine = create_db_engine(settings.database_url, pool_size=1, connect_timeout=settings.db_connect_timeout)
     try:
+        loaded = _load(settings, model, engine)
         source = _reflect(engine, table, id_column, loaded.card)
         target = _predictions_table(engine, into or f"{source.name}_predictions", source.c[id_column])
         answered = refused = 0
@@ -97,17 +105,35 @@ def score_table(
     )
 
 
-def _load(settings: Settings, name: str) -> _Model:
-    bundle = settings.models_dir / name
-    if not bundle.is_dir():
-        known = sorted(p.name for p in settings.models_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-        raise ScoringRefusedError(f"no model is called {name!r} in {settings.models_dir}; the models are {known}")
-    card = read_card(bundle)
+def _load(settings: Settings, name: str, engine: Engine) -> _Model:
+    """The model's active version, as the service serves it: the database's, else the bundle in models/."""
+    found = _active_in_database(engine, name, settings.model_cache_dir)
+    if found is not None:
+        card, bundle = found
+    else:
+        bundle = settings.models_dir / name
+        if not bundle.is_dir():
+            known = sorted(p.name for p in settings.models_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+            raise ScoringRefusedError(f"no model is called {name!r} in {settings.models_dir}; the models are {known}")
+        card = read_card(bundle)
     engine, _notes = load_engine(
         bundle, card, engine=settings.engine, allow_version_mismatch=settings.allow_version_mismatch
     )
     schemas = build_schemas(card, tolerance=settings.refusal_tolerance, max_batch_rows=settings.max_batch_rows)
     return _Model(card, schemas, Predictor(card, engine))
+
+
+def _active_in_database(engine: Engine, name: str, cache_dir: Path) -> tuple[ModelCard, Path] | None:
+    """``name``'s active version, written from the database to a folder (None when it has no versions yet:
+    a database the service never started on, or a model it does not know)."""
+    with engine.connect() as connection:
+        if current_revision(connection) is None:
+            return None
+        stored = active_versions(connection).get(name)
+        if stored is None:
+            return None
+        files = read_files(connection, stored.id)
+    return write_version(cache_dir, stored, files)
 
 
 def _reflect(engine: Engine, name: str, id_column: str, card: ModelCard) -> Table:

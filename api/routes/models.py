@@ -12,7 +12,7 @@ from api.errors import error_responses
 from api.serving.card import ModelCard
 from api.serving.registry import LOAD_WAIT_SECONDS, ModelEntry
 
-__all__ = ["ModelPublic", "router"]
+__all__ = ["NAME_IN_PATH", "ModelPublic", "router"]
 
 router = APIRouter(tags=["models"])
 
@@ -60,7 +60,7 @@ def list_models(registry: RegistryDep) -> list[ModelPublic]:
 
 # The name is read from the path rather than declared as a parameter: a text path segment cannot
 # fail validation, yet a declared one makes FastAPI document a 422 this route never sends.
-_NAME_IN_PATH = {
+NAME_IN_PATH = {
     "name": "name",
     "in": "path",
     "required": True,
@@ -73,7 +73,7 @@ _NAME_IN_PATH = {
     "/models/{name}",
     response_model=ModelPublic,
     responses=error_responses({404: "No model by that name; the message suggests the closest one."}),
-    openapi_extra={"parameters": [_NAME_IN_PATH]},
+    openapi_extra={"parameters": [NAME_IN_PATH]},
 )
 def get_model(request: Request, registry: RegistryDep) -> ModelPublic:
     """One model's card: features with types, ranges and categories; metrics; versions."""

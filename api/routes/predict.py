@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
@@ -26,7 +26,7 @@ from api.serving.predictor import Predictor
 from api.serving.registry import LOAD_WAIT_SECONDS, ModelEntry, Registry
 from api.web.jsonbody import openapi_body, validate_body_fast
 
-__all__ = ["build_predict_router"]
+__all__ = ["build_predict_router", "replace_model_routes"]
 
 _ERRORS = error_responses(
     {
@@ -127,9 +127,9 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
         row = features.model_dump(by_alias=True)
         outcome, latency_ms = await batcher_for(request, predictor).predict_one(row)
         outcome = {**outcome, "out_of_range": out_of_range.row(row)}
-        _log(request, name, version, [row], [outcome], latency_ms)
+        _log(request, name, predictor.version, [row], [outcome], latency_ms)
         rid = request.scope["state"]["request_id"]
-        return _json({"model": name, "version": version, "request_id": rid, **outcome})
+        return _json({"model": name, "version": predictor.version, "request_id": rid, **outcome})
 
     async def batch_rows(request: Request) -> list[dict[str, Any]]:
         # Parsed and validated from the bytes in one pass, into plain dicts: the bulk of a big
@@ -148,9 +148,9 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
             outcomes = await run_in_threadpool(predictor.predict, rows)
         for outcome, outside in zip(outcomes, out_of_range.rows(rows), strict=True):
             outcome["out_of_range"] = outside  # in the outcome, so the log stores it too
-        _log(request, name, version, rows, outcomes, (time.perf_counter() - started) * 1000)
+        _log(request, name, predictor.version, rows, outcomes, (time.perf_counter() - started) * 1000)
         rid = request.scope["state"]["request_id"]
-        return _json({"model": name, "version": version, "request_id": rid, "predictions": outcomes})
+        return _json({"model": name, "version": predictor.version, "request_id": rid, "predictions": outcomes})
 
     common = {"methods": ["POST"], "tags": [name], "responses": _ERRORS}
     router.add_api_route(
@@ -172,6 +172,28 @@ def _add_model_routes(router: APIRouter, entry: ModelEntry) -> None:
         operation_id=f"predict_batch_{name}",
         **common,
     )
+
+
+def replace_model_routes(app: FastAPI, router: APIRouter, entry: ModelEntry) -> None:
+    """Serve ``entry``'s card from now on: its typed routes in ``router`` (the one
+    :func:`build_predict_router` made) rebuilt, or added for a new name, and /openapi.json
+    rebuilt on its next request.
+
+    The route list is replaced by a new list in one assignment, never changed in place: a
+    request being matched meanwhile sees the old list or the new one, whole.
+    """
+    fresh = APIRouter()
+    _add_model_routes(fresh, entry)
+    paths = {f"/models/{entry.name}/predict", f"/models/{entry.name}/predict/batch"}
+    old = router.routes
+    typed = [i for i, route in enumerate(old) if getattr(route, "path", None) in paths and route.include_in_schema]
+    at = typed[0] if typed else 0  # a new name goes first, before the fallback that explains unknown names
+    kept = [route for i, route in enumerate(old) if i not in typed]
+    router.routes = kept[:at] + fresh.routes + kept[at:]
+    # FastAPI (0.16x) caches each included router's routes by a version number that its own
+    # add_api_route bumps; a list assigned whole must bump it too, or the app keeps matching the old routes.
+    router._mark_routes_changed()
+    app.openapi_schema = None
 
 
 def build_predict_router(registry: Registry) -> APIRouter:

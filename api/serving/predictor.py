@@ -39,6 +39,9 @@ class Predictor:
 
     def __init__(self, card: ModelCard, engine: Engine) -> None:
         self.engine = engine
+        # What answered, named in the response and the log: taken from the predictor a request got,
+        # so a request in flight when another version is swapped in still names its own.
+        self.version = card.version
         self._classes = card.classes
         self.is_classifier = card.task == "classification"
 

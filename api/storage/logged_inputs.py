@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from api.storage.tables import predictions
@@ -35,6 +35,10 @@ def recent_inputs(engine: Engine, model: str, *, days: float, limit: int) -> Log
         .limit(limit)
     )
     with engine.connect() as connection:
+        # A database the service has just started on gets its tables once the models load: until
+        # then there is nothing logged to read, which is an empty window, not an error.
+        if not inspect(connection).has_table(predictions.name):
+            return LoggedInputs(inputs=[], versions=[], first_at=None, last_at=None)
         rows = connection.execute(query).all()
     stamps = [row.created_at for row in rows]
     return LoggedInputs(

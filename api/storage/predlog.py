@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from api.storage.spill import SpillChunk, SpillFile
 
-__all__ = ["RECORD_FIELDS", "PredictionLog", "PredictionLogStats", "PredictionRecord"]
+__all__ = ["RECORD_FIELDS", "PredictionLog", "PredictionLogStats", "PredictionRecord", "give_way_to_requests"]
 
 
 logger = logging.getLogger("freeport.predlog")
@@ -245,7 +245,7 @@ class PredictionLog:
     def _spool(self) -> None:
         from api.storage.predlog_lines import encode_records
 
-        _give_way_to_requests()
+        give_way_to_requests()
         spill = self._spill
         assert spill is not None
         while True:
@@ -297,17 +297,18 @@ class PredictionLog:
 
     # -- the database thread: disk to database ---------------------------------------
     def _store(self, after: Callable[[float], bool] | None, connected: Callable[[], object] | None) -> None:
-        _give_way_to_requests()
+        give_way_to_requests()
         while after is not None and not self._stopping.is_set() and not after(0.2):
             pass
         # SQLAlchemy, the driver, the connection and the schema are all this thread's work, so
         # none of them delays start-up or /health (a slow database only delays the log).
         from api.storage.database import stored_up_to
-        from api.storage.tables import metadata
+        from api.storage.schema import upgrade_schema
 
         spill = self._spill
         assert spill is not None
-        if not self._retry(lambda: metadata.create_all(self.engine)):
+        # The schema under alembic's migrations (api/storage/schema.py): safe with instances starting at once.
+        if not self._retry(lambda: upgrade_schema(self.engine)):
             return
         # The database may have stored more of this file than its header says (a crash between
         # the commit and the header's update): never store those lines twice.
@@ -372,7 +373,7 @@ class PredictionLog:
             return True
 
 
-def _give_way_to_requests() -> None:
+def give_way_to_requests() -> None:
     """Lower the calling thread's scheduling priority to WRITER_NICE (Linux: per thread; elsewhere a no-op)."""
     if sys.platform != "linux":  # elsewhere PRIO_PROCESS with a thread id would mean the whole process
         return

@@ -9,6 +9,7 @@ used as a storage key: the rate limiter sees only a keyed digest of it (api.web.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from api.errors import MissingKeyError, WrongKeyError
 from api.web.counter_names import CounterNamer
 
-__all__ = ["KeyChecker", "presented_key", "user_key_dependency"]
+__all__ = ["KeyChecker", "key_id", "presented_key", "user_key_dependency"]
 
 _HOW_TO_SEND = "send it as the header `X-API-Key: <key>` or `Authorization: Bearer <key>`"
 
@@ -33,6 +34,15 @@ def presented_key(request: Request) -> str | None:
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
     return None
+
+
+def key_id(key: str) -> str:
+    """A name for a key that audit rows can keep: the first 12 hex digits of its sha256, never the key.
+
+    Stable across restarts and instances (unlike the rate limiter's HMAC names), and a key of the
+    length ``generateValue`` makes cannot be recovered from it.
+    """
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _matches(key: str, accepted: list[bytes]) -> bool:
