@@ -25,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -61,18 +62,27 @@ def main(argv: list[str] | None = None) -> int:
     session.headers["X-API-Key"] = key
 
     pipeline, x_train, x_test, y_train, y_test, about = example_split(args.model)
-    kept = x_train.query(args.query) if args.query else x_train
+    # By position: a frame's index and its target's need not match (the flights' target is a fresh Series).
+    keep = x_train.index.isin(x_train.query(args.query).index) if args.query else np.ones(len(x_train), bool)
+    kept, kept_target = x_train[keep], y_train[keep]
     if kept.empty:
         print(f"--query {args.query!r} keeps no training row", file=sys.stderr)
         return UNASKED
-    sample = x_test.sample(min(args.evaluation_rows, len(x_test)), random_state=SEED)
-    truth = y_test.loc[sample.index]
+    chosen = np.sort(np.random.default_rng(SEED).choice(len(x_test), min(args.evaluation_rows, len(x_test)),
+                                                        replace=False))
+    sample, truth = x_test.iloc[chosen], y_test.iloc[chosen]
     print(f"{args.model}: training on {len(kept):,} of {len(x_train):,} training rows"
           f"{' (' + args.query + ')' if args.query else ''}; judged on {len(sample):,} held-out rows")
-    pipeline.fit(kept, y_train.loc[kept.index])
+    pipeline.fit(kept, kept_target)
+    # Names only for the categories the slice holds: save_bundle refuses a label for one never seen
+    # (a summer slice has no flights to Eagle County's ski season, for one).
+    about["category_labels"] = {
+        column: {code: name for code, name in names.items() if code in set(kept[column].astype(str))}
+        for column, names in about.get("category_labels", {}).items()
+    }
 
     with tempfile.TemporaryDirectory() as folder:
-        card = save_bundle(pipeline, kept, y_train.loc[kept.index], args.model, features_test=sample,
+        card = save_bundle(pipeline, kept, kept_target, args.model, features_test=sample,
                            target_test=truth, models_dir=folder, quiet=True, **about)
         if card.onnx is None:
             print(f"not submitted: no ONNX model ({card.onnx_unavailable}); the API takes ONNX uploads only",
