@@ -37,7 +37,8 @@ def test_a_retrained_model_is_judged_on_the_same_rows_submitted_and_promoted_onl
         api.stop()
     assert first.returncode == 0, first.stdout + first.stderr
     lines = first.stdout.splitlines()
-    assert lines[0] == "penguins: training on 232 of 275 training rows (island != 'Torgersen'); judged on 69 held-out rows"
+    assert lines[0] == ("penguins: training on 232 of 275 training rows (island != 'Torgersen'); "
+                        "judged on 69 held-out rows")
     assert "uploaded: accuracy 1.0000 on these rows (scored here), against 1.0000 for the active version" in lines[1]
     new = lines[1].split()[1]
     assert lines[2].startswith(f"promoted: {new} is active, c2517191ef33 is the previous version")
