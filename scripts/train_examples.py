@@ -214,7 +214,9 @@ def fuel_economy() -> tuple[Pipeline, pd.DataFrame, pd.Series, dict]:
 EXAMPLES = {"flight-delay": flight_delay, "penguins": penguins, "fuel-economy": fuel_economy}
 
 
-def _split(name: str) -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, dict]:
+def example_split(name: str) -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, dict]:
+    """The unfitted pipeline, the training and held-out rows and targets, and the card's words: the same
+    split every time (scripts/retrain.py evaluates on the very rows the bundled model was held out on)."""
     model, frame, target, about = EXAMPLES[name]()
     stratify = target if name != "fuel-economy" else None
     x_train, x_test, y_train, y_test = train_test_split(
@@ -225,7 +227,7 @@ def _split(name: str) -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, pd.Series, 
 
 def train(name: str, models_dir: Path) -> None:
     started = time.perf_counter()
-    model, x_train, x_test, y_train, y_test, about = _split(name)
+    model, x_train, x_test, y_train, y_test, about = example_split(name)
     model.fit(x_train, y_train)
     card = save_bundle(
         model, x_train, y_train, name, features_test=x_test, target_test=y_test, models_dir=models_dir, **about
@@ -242,7 +244,7 @@ def refresh_card(name: str, models_dir: Path) -> None:
     The model files and their checksums stay as they are: the training rows are the
     same split of the same packaged data, so the card describes the model it sits beside.
     """
-    _, x_train, _, _, _, about = _split(name)
+    _, x_train, _, _, _, about = example_split(name)
     bundle = models_dir / name
     card = read_card(bundle)
     features = apply_labels(card.features, about.get("labels"), about.get("category_labels"))
