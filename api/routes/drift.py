@@ -7,13 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import PredictionLogDep, RegistryDep
 from api.errors import DatabaseUnavailableError, ModelUnavailableError, NoTrainingProfileError, error_responses
 from api.monitoring.drift import DriftReport, DriftThresholds, compare
 from api.routes.admin import KEY_ERRORS, admin_when_configured
-from api.storage.logged_inputs import recent_inputs
 
 __all__ = ["router"]
 
@@ -75,6 +73,11 @@ def drift(
         outside_drifted=outside_drifted,
         min_predictions=min_predictions,
     )
+    # Imported here: the server listens before SQLAlchemy loads (it loads in the log writer's thread).
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.storage.logged_inputs import recent_inputs
+
     try:
         window = recent_inputs(prediction_log.engine, card.name, days=days, limit=limit)
     except SQLAlchemyError as exc:
