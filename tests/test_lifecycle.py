@@ -206,3 +206,30 @@ def test_lifecycle_a_version_with_another_input_changes_the_api_without_a_restar
     assert answer.status_code == 200 and answer.json()["version"] == "wider", answer.text
     missing = client.post(f"/models/{NAME}/predict", json=_example())
     assert missing.status_code == 422 and "age" in missing.text
+
+
+def test_lifecycle_a_ready_model_without_its_typed_routes_yet_is_a_503_never_a_200(serve):
+    """The instant between a version swapped into the registry and its routes being built (a poll on
+    another instance): the fallback route answers 'retry in a moment', never an empty 200."""
+    from api.routes.predict import build_predict_router
+    from api.serving.registry import Registry
+
+    with serve() as client:
+        registry: Registry = client.app.state.registry
+        entry = registry.get("penguins")
+        schemas, entry.schemas = entry.schemas, None  # as if its card had just been swapped in
+        try:
+            router = build_predict_router(registry)  # penguins: only the fallback routes
+        finally:
+            entry.schemas = schemas
+        client.app.include_router(router, prefix="/fresh")
+        row = dict(registry.get("penguins").card.examples[0])
+        single = client.post("/fresh/models/penguins/predict", json=row)
+        batch = client.post("/fresh/models/penguins/predict/batch", json={"rows": [row]})
+        unknown = client.post("/fresh/models/pengiuns/predict", json=row)
+    for response in (single, batch):
+        assert response.status_code == 503, response.text
+        assert response.json()["error"] == "model_unavailable"
+        assert response.json()["message"] == (
+            "model 'penguins' is being put in service on this instance; retry in a moment")
+    assert unknown.status_code == 404

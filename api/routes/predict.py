@@ -20,7 +20,7 @@ from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RegistryDep
-from api.errors import PredictionLogFullError, UnsupportedMediaTypeError, error_responses
+from api.errors import ModelUnavailableError, PredictionLogFullError, UnsupportedMediaTypeError, error_responses
 from api.serving.batching import MicroBatcher
 from api.serving.predictor import Predictor
 from api.serving.registry import LOAD_WAIT_SECONDS, ModelEntry, Registry
@@ -203,10 +203,13 @@ def build_predict_router(registry: Registry) -> APIRouter:
         if entry.schemas is not None:
             _add_model_routes(router, entry)
 
-    # Reached only for names without typed routes: unknown, or a card that failed to read.
+    # Reached only for names without typed routes: unknown, a card that failed to read, or (for an
+    # instant) a version just swapped in whose routes are being built. Never a 200: there is no
+    # schema here to check the body against.
     @router.post("/models/{name}/predict", include_in_schema=False)
     @router.post("/models/{name}/predict/batch", include_in_schema=False)
     async def unknown_model(name: str, registry: RegistryDep) -> None:
         registry.predictor(name)
+        raise ModelUnavailableError(f"model '{name}' is being put in service on this instance; retry in a moment")
 
     return router
