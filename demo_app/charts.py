@@ -14,7 +14,15 @@ import pandas as pd
 from demo_app.cards import Card
 from demo_app.whatif import Sweep
 
-__all__ = ["CHART_HEIGHT", "WHATIF_NOTE", "ChartSpec", "chart_spec", "sweep_caption"]
+__all__ = [
+    "CHART_HEIGHT",
+    "UPRIGHT_LABELS_CHART_HEIGHT",
+    "WHATIF_NOTE",
+    "ChartSpec",
+    "chart_spec",
+    "sweep_caption",
+    "upright_labels",
+]
 
 WHATIF_NOTE = (
     '<p class="fp-section-note">Pick an input: the model answers again for every value it saw in '
@@ -47,6 +55,15 @@ class ChartSpec:
     height: int = CHART_HEIGHT
 
 
+def upright_labels(names: list[str]) -> bool:
+    """Whether bars named ``names`` need their names upright to fit a phone-wide chart.
+
+    Upright rather than slanted: a slanted name reaches left past the axis and narrows the bars
+    until neighbouring names overlap on a phone.
+    """
+    return len(names) * max(map(len, names), default=0) > FLAT_LABEL_CHARACTERS
+
+
 def chart_spec(card: Card, item: Sweep) -> ChartSpec:
     """How to draw ``item``: whole-number ticks for a few whole numbers, chances from 0 to 1, bars from zero."""
     feature = item.feature
@@ -65,12 +82,7 @@ def chart_spec(card: Card, item: Sweep) -> ChartSpec:
         y_domain = (0.0, 1.0)
     elif not item.numeric:  # bars start at zero, or small differences look huge
         y_domain = (0.0, float(frame[item.y].max()) * 1.05)
-    upright = False
-    if not item.numeric:
-        names = [str(name) for name in frame[feature.name].unique()]
-        # Upright rather than slanted: a slanted name reaches left past the axis and narrows the bars
-        # until neighbouring names overlap on a phone.
-        upright = len(names) * max(map(len, names), default=0) > FLAT_LABEL_CHARACTERS
+    upright = not item.numeric and upright_labels([str(name) for name in frame[feature.name].unique()])
     return ChartSpec(
         kind="line" if item.numeric else "bar",
         frame=frame,

@@ -12,14 +12,16 @@ from pydantic import BaseModel, Field
 from api.deps import PredictionLogDep, RegistryDep
 from api.errors import error_responses
 
-__all__ = ["KEY_ERRORS", "admin_when_configured", "router"]
+__all__ = ["ADMIN_KEY_REFUSALS", "KEY_ERRORS", "admin_when_configured", "router"]
 
 router = APIRouter(tags=["service"])
 
-KEY_ERRORS = error_responses({
+# What every admin route answers without the right key; other routers add their own statuses to it.
+ADMIN_KEY_REFUSALS = {
     401: "The admin key is required and was not sent.",
     403: "Wrong key, or admin endpoints are off (no ADMIN_API_KEY).",
-})
+}
+KEY_ERRORS = error_responses(ADMIN_KEY_REFUSALS)
 
 
 def _admin_only(request: Request) -> None:

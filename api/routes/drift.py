@@ -12,20 +12,13 @@ from api.deps import PredictionLogDep, RegistryDep
 from api.errors import DatabaseUnavailableError, ModelUnavailableError, NoTrainingProfileError, error_responses
 from api.monitoring.drift import DriftReport, DriftThresholds, compare
 from api.routes.admin import KEY_ERRORS, admin_when_configured
+from api.routes.models import NAME_IN_PATH
 
 __all__ = ["router"]
 
 logger = logging.getLogger("freeport.drift")
 
 router = APIRouter(tags=["service"])
-
-_NAME_IN_PATH = {
-    "name": "name",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "title": "Name"},
-    "description": "The model's name, as GET /models lists it.",
-}
 
 
 # A plain `def`: the query and the counting run in the thread pool, not on the event loop.
@@ -43,7 +36,7 @@ _NAME_IN_PATH = {
         }),
         **KEY_ERRORS,
     },
-    openapi_extra={"parameters": [_NAME_IN_PATH]},
+    openapi_extra={"parameters": [NAME_IN_PATH]},
 )
 def drift(
     request: Request,

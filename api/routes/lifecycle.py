@@ -26,6 +26,7 @@ from api.errors import (
     PromotionRefusedError,
     error_responses,
 )
+from api.routes.admin import ADMIN_KEY_REFUSALS
 from api.routes.models import NAME_IN_PATH
 from api.serving.card import ModelCard
 from api.serving.predictor import Predictor
@@ -37,11 +38,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["admin"])
 
-_KEY_ERRORS = {
-    401: "The admin key is required and was not sent.",
-    403: "Wrong key, or admin endpoints are off (no ADMIN_API_KEY).",
-    503: "The database does not answer.",
-}
+_KEY_ERRORS = {**ADMIN_KEY_REFUSALS, 503: "The database does not answer."}
 
 
 class EvaluationSet(BaseModel):

@@ -17,6 +17,7 @@ from api.errors import (
     VersionExistsError,
     error_responses,
 )
+from api.routes.admin import ADMIN_KEY_REFUSALS
 from api.routes.models import NAME_IN_PATH
 from api.serving.registry import LOAD_WAIT_SECONDS
 from api.web.security import key_id, presented_key
@@ -119,8 +120,7 @@ def _database_error(exc: Exception) -> DatabaseUnavailableError:
     status_code=201,
     tags=["admin"],
     responses=error_responses({
-        401: "The admin key is required and was not sent.",
-        403: "Wrong key, or admin endpoints are off (no ADMIN_API_KEY).",
+        **ADMIN_KEY_REFUSALS,
         409: "The model has this bundle already, or another bundle under the card's version.",
         415: "A file is a pickle (unsafe_format): only the card's ONNX model is accepted.",
         422: "The card is broken (invalid_card) or the model does not answer as it says (parity_failed).",

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from demo_app.cards import Card
-from demo_app.charts import CHART_HEIGHT, FLAT_LABEL_CHARACTERS, UPRIGHT_LABELS_CHART_HEIGHT, ChartSpec
+from demo_app.charts import CHART_HEIGHT, UPRIGHT_LABELS_CHART_HEIGHT, ChartSpec, upright_labels
 from demo_app.client import ApiAuthError, ApiClient, ApiRejectedError
 
 __all__ = ["DRIFT_NOTE", "DRIFT_TITLE", "DriftView", "check_drift", "drift_view"]
@@ -91,8 +91,7 @@ def _chart(card: Card, report: dict[str, Any]) -> ChartSpec:
         SHIFT: [f["psi"] or 0.0 for f in features],
         "verdict": [VERDICTS.get(f["status"], f["status"]) for f in features],
     })
-    longest = max(map(len, frame["input"]), default=0)
-    upright = len(frame) * longest > FLAT_LABEL_CHARACTERS
+    upright = upright_labels(list(frame["input"]))
     # At least past the drifted threshold, so a steady model's short bars read as short.
     top = max(report["thresholds"]["psi_drifted"] * 1.2, float(frame[SHIFT].max()) * 1.05)
     return ChartSpec(
