@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 import requests
 
+from api.errors import BundleError
 from api.monitoring.bins import bin_counts, bin_labels, cut_points
 from api.monitoring.drift import DriftThresholds, compare
 from api.serving.bundle import save_bundle
@@ -280,3 +282,21 @@ def test_a_database_without_the_log_table_yet_is_an_empty_window_not_an_error(tm
 
     window = recent_inputs(create_engine(f"sqlite:///{tmp_path / 'new.db'}"), "shop", days=7, limit=10)
     assert (window.inputs, window.first_at) == ([], None)
+
+
+@pytest.mark.parametrize("damage", ["a feature missing", "a number without edges", "one share too many"])
+def test_a_card_whose_training_profile_does_not_fit_its_features_is_refused_by_name(tmp_path, damage):
+    frame, target = mixed_frame(rows=120)
+    save_bundle(mixed_pipeline(frame, target), frame, target, "shop", models_dir=tmp_path, quiet=True)
+    path = tmp_path / "shop" / CARD_FILE
+    raw = json.loads(path.read_text())
+    profiles = raw["training_profile"]["features"]
+    if damage == "a feature missing":
+        del profiles["colour"]
+    elif damage == "a number without edges":
+        profiles["age"]["edges"] = None
+    else:
+        profiles["member"]["shares"].append(0.0)
+    path.write_text(json.dumps(raw))
+    with pytest.raises(BundleError, match="training_profile"):
+        read_card(tmp_path / "shop")

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.errors import BundleError
 
@@ -186,6 +186,28 @@ class ModelCard(BaseModel):
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
+
+    @model_validator(mode="after")
+    def _profile_fits_the_features(self) -> ModelCard:
+        # A card edited by hand or uploaded: a drift report reads one profile per feature, by its kind.
+        if self.training_profile is None:
+            return self
+        profiles = self.training_profile.features
+        if set(profiles) != set(self.feature_names):
+            raise ValueError(
+                f"training_profile describes {sorted(profiles)} but the features are {sorted(self.feature_names)}"
+            )
+        for spec in self.features:
+            profile = profiles[spec.name]
+            numeric = spec.type in ("number", "integer")
+            bins = len(profile.edges) + 1 if numeric and profile.edges is not None else None
+            bins = len(profile.values) if not numeric and profile.values is not None else bins
+            if bins != len(profile.shares):
+                needs = "edges" if numeric else "values"
+                raise ValueError(
+                    f"training_profile of {spec.name!r} ({spec.type}) needs {needs} with one share per bin"
+                )
+        return self
 
 
 def read_card(bundle_dir: Path) -> ModelCard:
