@@ -28,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", default=os.environ.get("API_URL", ""), help="the API's base URL (or $API_URL)")
     parser.add_argument("--model", action="append", default=[], help="a model to check (repeat; default: all)")
-    parser.add_argument("--days", type=float, default=7.0, help="how far back the window reaches (7)")
-    parser.add_argument("--limit", type=int, default=10_000, help="at most this many newest predictions (10000)")
+    # Unset, the API's own defaults apply (7 days, 10,000 predictions): not restated here.
+    parser.add_argument("--days", type=float, help="how far back the window reaches (the API's default: 7)")
+    parser.add_argument("--limit", type=int, help="at most this many newest predictions (the API's default: 10000)")
     parser.add_argument("--wake", type=float, default=180.0, help="seconds to wait for a sleeping API (180)")
     return parser
 
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         names = args.model or [m["name"] for m in _get(session, f"{base}/models", None, args.wake).json()]
         outcome, summary = NO_DRIFT, []
         for name in names:
-            response = _get(session, f"{base}/models/{name}/drift", {"days": args.days, "limit": args.limit}, 0)
+            window = {k: v for k, v in {"days": args.days, "limit": args.limit}.items() if v is not None}
+            response = _get(session, f"{base}/models/{name}/drift", window, 0)
             body = response.json()
             if response.status_code == 409:  # an older card: nothing to compare with, which is no alert
                 print(f"{name}: skipped, {body['message']}")
