@@ -20,6 +20,9 @@ logger = logging.getLogger("freeport.drift")
 
 router = APIRouter(tags=["service"])
 
+# The thresholds' defaults, as DriftThresholds declares them: the query parameters start from these.
+_DEFAULT = DriftThresholds()
+
 
 # A plain `def`: the query and the counting run in the thread pool, not on the event loop.
 @router.get(
@@ -44,11 +47,15 @@ def drift(
     prediction_log: PredictionLogDep,
     days: Annotated[float, Query(gt=0, le=366, description="How far back the window reaches.")] = 7,
     limit: Annotated[int, Query(ge=1, le=100_000, description="At most this many of the newest predictions.")] = 10_000,
-    psi_drifted: Annotated[float, Query(gt=0, description="PSI from which a feature is flagged.")] = 0.25,
+    psi_drifted: Annotated[
+        float, Query(gt=0, description="PSI from which a feature is flagged.")
+    ] = _DEFAULT.psi_drifted,
     outside_drifted: Annotated[
         float, Query(gt=0, le=1, description="Share of never-seen values that flags a feature.")
-    ] = 0.05,
-    min_predictions: Annotated[int, Query(ge=1, description="Fewer predictions: nothing is flagged.")] = 100,
+    ] = _DEFAULT.outside_drifted,
+    min_predictions: Annotated[
+        int, Query(ge=1, description="Fewer predictions: nothing is flagged.")
+    ] = _DEFAULT.min_predictions,
 ) -> DriftReport:
     """Each input's spread over the window's predictions against training: PSI, values never seen, flags."""
     entry = registry.get(request.path_params["name"])
@@ -62,7 +69,7 @@ def drift(
         )
     thresholds = DriftThresholds(
         psi_drifted=psi_drifted,
-        psi_shifting=min(0.1, psi_drifted),
+        psi_shifting=min(_DEFAULT.psi_shifting, psi_drifted),
         outside_drifted=outside_drifted,
         min_predictions=min_predictions,
     )
