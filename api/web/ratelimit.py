@@ -103,12 +103,13 @@ def predict_limit_dependency(limiter: Limiter, settings: Settings) -> Callable[[
     shared = bool(settings.rate_limit_storage_url.get_secret_value())
     one = route_limit(limiter, settings.rate_limit_predict, "predict", blocking_storage=shared)
     batch = route_limit(limiter, settings.rate_limit_batch, "batch", blocking_storage=shared)
+    # The scope's path, not request.url: that one rebuilds a whole URL for every prediction.
     if shared:
         def limit(request: Request) -> None:
-            (batch if request.url.path.endswith("/batch") else one)(request)
+            (batch if request.scope["path"].endswith("/batch") else one)(request)
     else:
         async def limit(request: Request) -> None:
-            await (batch if request.url.path.endswith("/batch") else one)(request)
+            await (batch if request.scope["path"].endswith("/batch") else one)(request)
     return limit
 
 

@@ -136,3 +136,16 @@ def test_an_unreachable_redis_does_not_fail_predictions(serve):
     with serve(rate_limit_predict="2/minute", rate_limit_storage_url="redis://127.0.0.1:1/0") as client:
         # slowapi falls back to counting in memory: still limited, never a 500.
         assert _statuses(client, 3) == [200, 200, 429]
+
+
+def test_counter_names_are_the_keyed_digest_and_a_flood_of_addresses_is_remembered_only_up_to_a_bound():
+    from api.web.counter_names import CounterNamer
+
+    namer = CounterNamer(b"secret")
+    expected = hmac.new(b"secret", b"198.51.100.7", hashlib.sha256).hexdigest()[:32]
+    assert namer.name("198.51.100.7") == expected
+    assert namer.name("198.51.100.7") == expected  # remembered, still the same name
+    for i in range(CounterNamer.REMEMBERED + 500):
+        namer.name(f"10.0.{i // 256}.{i % 256}")
+    assert namer.name.cache_info().currsize == CounterNamer.REMEMBERED
+    assert namer.name("198.51.100.7") == expected
