@@ -305,17 +305,26 @@ def print_targets(rounds: list[dict], kinds: list[Kind]) -> None:
     def row(kind: str, target: str, result: str, met: bool) -> None:
         print(f"| {kind} | {target} | {result} | {'yes' if met else 'NO'} |")
 
+    def rps(key: tuple[str, str], connections: int) -> float:
+        return _median(rounds, key, lambda m: m.loads[connections].rps)
+
+    # What a ratio target asks for, next to what is possible: a target above the floor, or above
+    # freeport's fastest ONNX kind (whose model costs next to nothing), cannot be met by the model's engine.
+    onnx_kinds = [k for k in kinds if rounds[0][(k.name, "freeport")].figures["engine"] == "onnx"]
+    fastest64 = max((rps((k.name, "freeport"), 64) for k in onnx_kinds), default=0.0)
     for kind in kinds:
         ours, theirs = (kind.name, "freeport"), (kind.name, "naive")
-        x1 = _median(rounds, ours, lambda m: m.loads[1].rps) / _median(rounds, theirs, lambda m: m.loads[1].rps)
-        x64 = _median(rounds, ours, lambda m: m.loads[64].rps) / _median(rounds, theirs, lambda m: m.loads[64].rps)
-        rps64 = _median(rounds, ours, lambda m: m.loads[64].rps)
+        naive1, naive64 = rps(theirs, 1), rps(theirs, 64)
+        x1, x64 = rps(ours, 1) / naive1, rps(ours, 64) / naive64
+        rps64 = rps(ours, 64)
         if rounds[0][ours].figures["engine"] == "onnx":
             p99 = _median(rounds, ours, lambda m: m.loads[1].p99)
             batch = _median(rounds, ours, lambda m: m.figures["batch_ms"])
             start = _median(rounds, ours, lambda m: m.figures["cold_start_s"])
             cpu = _median(rounds, ours, lambda m: m.figures["startup_cpu_s"])
-            row(kind.name, ">= 10x naive at 1 and 64 conn", f"{x1:.1f}x / {x64:.1f}x", x1 >= 10 and x64 >= 10)
+            row(kind.name, ">= 10x naive at 1 and 64 conn",
+                f"{x1:.1f}x / {x64:.1f}x (10x is {10 * naive1:,.0f} / {10 * naive64:,.0f} req/s; "
+                f"the floor: {floor1:,.0f} / {floor64:,.0f})", x1 >= 10 and x64 >= 10)
             row(kind.name, "p99 at 1 conn <= 3 ms", f"{p99:.2f} ms", p99 <= 3)
             row(kind.name, ">= 1,500 req/s at 64 conn", f"{rps64:,.0f} ({rps64 / floor64:.0%} of the floor)",
                 rps64 >= 1500)
@@ -324,7 +333,8 @@ def print_targets(rounds: list[dict], kinds: list[Kind]) -> None:
                 start <= 1 and cpu <= 1)
         else:
             rss, naive_rss = (_median(rounds, k, lambda m: m.figures["rss_mb"]) for k in (ours, theirs))
-            row(kind.name, "scikit-learn: >= 5x naive at 64 conn", f"{x64:.1f}x", x64 >= 5)
+            row(kind.name, "scikit-learn: >= 5x naive at 64 conn",
+                f"{x64:.1f}x (5x is {5 * naive64:,.0f} req/s; the fastest ONNX kind: {fastest64:,.0f})", x64 >= 5)
             row(kind.name, "scikit-learn: RSS <= naive's", f"{rss:.0f} MB vs {naive_rss:.0f} MB", rss <= naive_rss)
     if "examples" in rounds[0]:
         rss = _median(rounds, "examples", lambda m: m.figures["rss_mb"])
