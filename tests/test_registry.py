@@ -10,7 +10,7 @@ import pytest
 from api.errors import ModelNotFoundError, ModelUnavailableError
 from api.serving.bundle import ARTIFACT_FILE
 from api.serving.registry import Registry
-from tests.factories import EXAMPLE_MODELS, save_tiny_classifier, save_tiny_regressor
+from tests.factories import EXAMPLE_MODELS, save_tiny_classifier, save_tiny_regressor, saved
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def models_dir(tmp_path):
     """The example bundles plus one tiny bundle a test may break."""
     target = tmp_path / "models"
     shutil.copytree(EXAMPLE_MODELS, target)
-    save_tiny_classifier(target, "tiny-clf")
+    saved(save_tiny_classifier, target, "tiny-clf")
     return target
 
 
@@ -95,7 +95,7 @@ def test_no_models_means_not_ready_with_a_hint(serve, tmp_path):
 def found(tmp_path):
     """A models folder holding one good bundle, a model without its card, and what is not a bundle."""
     models = tmp_path / "models"
-    save_tiny_classifier(models, "tiny-clf")
+    saved(save_tiny_classifier, models, "tiny-clf")
     (models / "no-card").mkdir()
     shutil.copy(models / "tiny-clf" / ARTIFACT_FILE, models / "no-card" / ARTIFACT_FILE)
     (models / ".git").mkdir()  # hidden
@@ -156,8 +156,8 @@ def test_a_bug_while_loading_fails_the_models_left_pending_rather_than_leave_the
     # A card edited by hand into a label-only classifier over a regressor: building its engine
     # raises an AttributeError, not a BundleError, and loading stops there.
     models = tmp_path / "models"
-    save_tiny_regressor(models, "a-reg")
-    save_tiny_classifier(models, "b-clf")
+    saved(save_tiny_regressor, models, "a-reg")
+    saved(save_tiny_classifier, models, "b-clf")
     card = json.loads((models / "a-reg" / "card.json").read_text())
     card.update(task="classification", classes=["low", "high"], probabilities=False)
     (models / "a-reg" / "card.json").write_text(json.dumps(card))
