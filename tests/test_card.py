@@ -106,6 +106,7 @@ def test_read_card_reads_utf_8_whatever_the_machines_locale(tmp_path):
     card = _penguins()
     card["description"] = "Adélie, Gentoo — and Chinstrap"
     folder = _card_in(tmp_path / "penguins", card)
+    assert read_card(folder).description == "Adélie, Gentoo — and Chinstrap"  # here, where the locale is UTF-8
     ascii_locale = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
     script = (
         "import locale, sys; from api.serving.card import read_card; "
