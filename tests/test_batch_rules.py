@@ -118,7 +118,8 @@ def test_the_fast_check_agrees_with_the_explaining_model(cards, name, tolerance)
         st.lists(_row(card, tolerance), min_size=1, max_size=MAX_ROWS).map(lambda rows: {"rows": rows}),
         st.lists(_row(card, tolerance), min_size=1, max_size=1).map(lambda rows: {"rows": rows}),
         st.sampled_from([[], {}, {"rows": None}, {"rows": {}}, {"rows": [1]}, {"rows": [[]]}, "rows", 3,
-                         {"rows": []}, {"rows": card.examples[:1] * (MAX_ROWS + 1)}]),
+                         {"rows": []}, {"rows": card.examples[:1] * (MAX_ROWS + 1)},
+                         {"rows": card.examples[:1], "extra": 1}, {"rows": card.examples[:1], "ROWS": []}]),
     )
     seen = {"accepted": 0, "refused": 0}
     wrong_types: set[str] = set()
