@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 
 import pytest
@@ -167,3 +168,37 @@ def test_a_bug_while_loading_fails_the_models_left_pending_rather_than_leave_the
     failed = [(entry.name, entry.state, entry.error.split(" has no attribute")[0]) for entry in registry]
     stopped = "loading stopped: AttributeError: 'LinearRegression' object"
     assert failed == [("a-reg", "failed", stopped), ("b-clf", "failed", stopped)]
+
+
+def test_the_log_names_each_folder_skipped_each_bundle_failed_and_each_model_loaded(tmp_path, caplog):
+    # What an operator reads at start-up, line by line: a stray folder, a model without its card, a model
+    # served on a scikit-learn other than the one it was saved with, and how long loading took.
+    models = tmp_path / "models"
+    saved(save_tiny_classifier, models, "tiny-clf")
+    (models / "empty").mkdir()
+    (models / "no-card").mkdir()
+    shutil.copy(models / "tiny-clf" / ARTIFACT_FILE, models / "no-card" / ARTIFACT_FILE)
+    _break(models, "other scikit-learn")
+    with caplog.at_level(logging.INFO, logger="freeport.registry"):
+        registry = Registry.discover(models, tolerance=None, max_batch_rows=10)
+        registry.load_all(allow_version_mismatch=True, engine="auto")
+    entry = registry.get("tiny-clf")
+    [note] = entry.notes
+    assert note.startswith("saved with scikit-learn 0.24.2, but ") and note.endswith("ALLOW_VERSION_MISMATCH is set.")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "freeport.registry"] == [
+        ("WARNING", f"skipping {models / 'empty'}: it holds no card.json and no model file (a save that stopped?)"),
+        ("ERROR", f"model no-card cannot be served: {models / 'no-card' / 'card.json'} is missing: every folder "
+                  "in the models directory needs the card.json written by save_bundle(). Re-save the model with "
+                  "`python -m api.bundle` or remove the folder."),
+        ("WARNING", f"model tiny-clf: {note}"),
+        ("INFO", f"model tiny-clf {entry.card.version} loaded on sklearn in {entry.load_seconds:.2f} s"),
+    ]
+
+
+def test_a_models_directory_that_does_not_exist_serves_nothing_and_says_so(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="freeport.registry"):
+        registry = Registry.discover(tmp_path / "nowhere", tolerance=None, max_batch_rows=10)
+    assert len(registry) == 0
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "freeport.registry"] == [
+        ("WARNING", f"models directory {tmp_path / 'nowhere'} does not exist: no model will be served"),
+    ]
