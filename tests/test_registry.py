@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 
 import pytest
 
 from api.errors import ModelNotFoundError, ModelUnavailableError
 from api.serving.bundle import ARTIFACT_FILE
 from api.serving.registry import Registry
+from api.serving.schemas import build_schemas
 from tests.factories import EXAMPLE_MODELS, save_tiny_classifier, save_tiny_regressor, saved
 
 
@@ -153,7 +155,7 @@ def test_engine_onnx_refuses_a_bundle_without_an_onnx_model_saying_why(found):
     )
 
 
-def test_a_bug_while_loading_fails_the_models_left_pending_rather_than_leave_them_waiting(tmp_path):
+def test_a_bug_while_loading_fails_the_models_left_pending_rather_than_leave_them_waiting(tmp_path, caplog):
     # A card edited by hand into a label-only classifier over a regressor: building its engine
     # raises an AttributeError, not a BundleError, and loading stops there.
     models = tmp_path / "models"
@@ -163,11 +165,17 @@ def test_a_bug_while_loading_fails_the_models_left_pending_rather_than_leave_the
     card.update(task="classification", classes=["low", "high"], probabilities=False)
     (models / "a-reg" / "card.json").write_text(json.dumps(card))
     registry = Registry.discover(models, tolerance=None, max_batch_rows=10)
-    registry.load_all_in_background(allow_version_mismatch=False, engine="sklearn").join(60)
+    with caplog.at_level(logging.ERROR, logger="freeport.registry"):
+        registry.load_all_in_background(allow_version_mismatch=False, engine="sklearn").join(60)
     assert registry.wait_loaded(0) is True  # nothing left pending: requests get an answer, not a wait
     failed = [(entry.name, entry.state, entry.error.split(" has no attribute")[0]) for entry in registry]
     stopped = "loading stopped: AttributeError: 'LinearRegression' object"
     assert failed == [("a-reg", "failed", stopped), ("b-clf", "failed", stopped)]
+    logged = [(r.getMessage().split(" has no attribute")[0], r.exc_info[0] if r.exc_info else None)
+              for r in caplog.records if r.name == "freeport.registry"]
+    assert logged == [("model loading stopped", AttributeError),  # with the bug's traceback
+                      (f"model a-reg cannot be served: {stopped}", None),
+                      (f"model b-clf cannot be served: {stopped}", None)]
 
 
 def test_the_log_names_each_folder_skipped_each_bundle_failed_and_each_model_loaded(tmp_path, caplog):
@@ -202,3 +210,115 @@ def test_a_models_directory_that_does_not_exist_serves_nothing_and_says_so(tmp_p
     assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "freeport.registry"] == [
         ("WARNING", f"models directory {tmp_path / 'nowhere'} does not exist: no model will be served"),
     ]
+
+
+def test_find_gives_the_entry_by_name_or_none(found):
+    assert found.find("tiny-clf") is found.get("tiny-clf")
+    assert found.find("no-card") is found.get("no-card")
+    assert found.find("tiny-cl") is None
+
+
+def test_wait_settled_waits_for_what_runs_after_the_models_load(found):
+    # Before any loader, nothing is unsettled; with one, the models can be ready while its `finish`
+    # (storing new bundles in the database) still runs, and wait_settled waits for that too.
+    assert Registry([], found.models_dir).wait_settled(0) is True
+    release, began = threading.Event(), []
+
+    def prepare(registry):
+        began.append(("prepare", registry, registry.get("tiny-clf").state))
+
+    def finish(registry):
+        began.append(("finish", registry, registry.get("tiny-clf").state))
+        release.wait(60)
+
+    loader = found.load_all_in_background(allow_version_mismatch=False, engine="sklearn", prepare=prepare,
+                                          finish=finish)
+    assert found.wait_loaded(60) is True
+    assert found.wait_settled(0.05) is False  # finish is held: it cannot have ended
+    release.set()
+    assert found.wait_settled(60) is True
+    loader.join(60)
+    assert began == [("prepare", found, "pending"), ("finish", found, "ready")]  # before and after loading
+
+
+def _schemas_of(schemas) -> list[dict]:
+    return [model.model_json_schema() for model in (schemas.features, schemas.batch, schemas.prediction)]
+
+
+@pytest.fixture
+def strict(found):
+    """The bundles of ``found`` with refused ranges (5 %) and batches of at most 3 rows, and the list of
+    entries whose routes it asked to rebuild."""
+    registry, changes = Registry.discover(found.models_dir, tolerance=0.05, max_batch_rows=3), []
+    registry.on_card_change = changes.append
+    return registry, changes
+
+
+def test_adopting_a_version_makes_its_model_pending_on_the_new_card(strict, tmp_path):
+    registry, changes = strict
+    entry = registry.get("tiny-clf")
+    newer = entry.card.model_copy(update={"version": "v2", "title": "Tiny, again"})
+    assert registry.adopt("tiny-clf", newer, tmp_path / "v2", "sha-2") is entry
+    assert (entry.card, entry.path, entry.sha256, entry.state, entry.error, entry.predictor) == (
+        newer, tmp_path / "v2", "sha-2", "pending", None, None)
+    assert _schemas_of(entry.schemas) == _schemas_of(build_schemas(newer, tolerance=0.05, max_batch_rows=3))
+    assert changes == [entry]  # its routes are rebuilt from the new card
+    registry.adopt("tiny-clf", newer, tmp_path / "v2", "sha-2")
+    assert changes == [entry]  # the same card again: nothing to rebuild
+
+
+def test_adopting_a_model_the_disk_never_had_adds_it_pending(strict, tmp_path):
+    registry, changes = strict
+    card = registry.get("tiny-clf").card.model_copy(update={"name": "from-db"})
+    entry = registry.adopt("from-db", card, tmp_path / "from-db", "sha-db")
+    assert registry.find("from-db") is entry and len(registry) == 3
+    assert (entry.name, entry.card, entry.path, entry.sha256, entry.state) == (
+        "from-db", card, tmp_path / "from-db", "sha-db", "pending")
+    assert changes == [entry]
+
+
+def test_a_swap_serves_the_new_version_whole_and_rebuilds_routes_only_for_a_new_card(strict, tmp_path, caplog):
+    registry, changes = strict
+    entry = registry.get("tiny-clf")
+    same, newer = entry.card, entry.card.model_copy(update={"version": "v3"})
+    new_predictor, newer_predictor = object(), object()  # swap only hands them on
+    entry.fail("an earlier error, cleared by the swap")
+    with caplog.at_level(logging.INFO, logger="freeport.registry"):
+        registry.swap("tiny-clf", same, tmp_path / "same", "sha-same", new_predictor)
+        assert (entry.card, entry.path, entry.sha256, entry.predictor, entry.state, entry.error) == (
+            same, tmp_path / "same", "sha-same", new_predictor, "ready", None)
+        assert changes == []  # the routes stand: same card
+        registry.swap("tiny-clf", newer, tmp_path / "v3", "sha-3", newer_predictor)
+    assert (entry.card, entry.path, entry.sha256, entry.predictor, entry.state, entry.error) == (
+        newer, tmp_path / "v3", "sha-3", newer_predictor, "ready", None)
+    assert _schemas_of(entry.schemas) == _schemas_of(build_schemas(newer, tolerance=0.05, max_batch_rows=3))
+    assert changes == [entry]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "freeport.registry"][-2:] == [
+        ("INFO", f"model tiny-clf: now serving version {same.version}"),
+        ("INFO", "model tiny-clf: now serving version v3"),
+    ]
+
+
+def test_a_swap_to_a_model_first_uploaded_at_run_time_adds_it_ready_with_its_routes(strict, tmp_path, caplog):
+    registry, changes = strict
+    card = registry.get("tiny-clf").card.model_copy(update={"name": "uploaded", "version": "u1"})
+    predictor = object()
+    with caplog.at_level(logging.INFO, logger="freeport.registry"):
+        registry.swap("uploaded", card, tmp_path / "uploaded", "sha-u", predictor)
+    entry = registry.find("uploaded")
+    assert (entry.name, entry.card, entry.path, entry.sha256, entry.predictor, entry.state, entry.error) == (
+        "uploaded", card, tmp_path / "uploaded", "sha-u", predictor, "ready", None)
+    assert _schemas_of(entry.schemas) == _schemas_of(build_schemas(card, tolerance=0.05, max_batch_rows=3))
+    assert changes == [entry] and registry.predictor("uploaded") is predictor
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "freeport.registry"] == [
+        ("INFO", "model uploaded: now serving version u1")]
+
+
+def test_loading_without_an_engine_named_serves_the_onnx_model_when_the_card_lists_one(tmp_path):
+    # ENGINE's default, auto, is also the registry's: a bundle with an agreeing ONNX model is served on it.
+    shutil.copytree(EXAMPLE_MODELS / "penguins", tmp_path / "penguins")
+    in_background = Registry.discover(tmp_path, tolerance=None, max_batch_rows=10)
+    in_background.load_all_in_background(allow_version_mismatch=False).join(60)
+    at_once = Registry.discover(tmp_path, tolerance=None, max_batch_rows=10)
+    at_once.load_all(allow_version_mismatch=False)
+    assert [r.predictor("penguins").engine_name for r in (in_background, at_once)] == ["onnx", "onnx"]
