@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import threading
+import time
 
 import pytest
 
@@ -91,6 +92,8 @@ def test_no_models_means_not_ready_with_a_hint(serve, tmp_path):
         ready = client.get("/ready")
         assert ready.status_code == 503
         assert "no model bundles found" in ready.json()["message"]
+        assert {"field": "models", "message": f"no model bundles found in {tmp_path / 'nothing-here'}",
+                "hint": "save one with api.serving.bundle.save_bundle() or set MODELS_DIR"} in ready.json()["details"]
         assert client.get("/models").json() == []
 
 
@@ -179,10 +182,14 @@ def test_a_bug_while_loading_fails_the_models_left_pending_rather_than_leave_the
 
 
 def test_the_log_names_each_folder_skipped_each_bundle_failed_and_each_model_loaded(tmp_path, caplog):
-    # What an operator reads at start-up, line by line: a stray folder, a model without its card, a model
-    # served on a scikit-learn other than the one it was saved with, and how long loading took.
+    # What an operator reads at start-up, line by line: a stray folder (a hidden one is passed over in
+    # silence), a model without its card, one whose file does not match its card (the next one still
+    # loads), one served on a scikit-learn other than the one it was saved with, and how long that took.
     models = tmp_path / "models"
     saved(save_tiny_classifier, models, "tiny-clf")
+    saved(save_tiny_classifier, models, "a-corrupt")
+    (models / "a-corrupt" / ARTIFACT_FILE).write_bytes(b"\x00" * 100)
+    (models / ".git").mkdir()
     (models / "empty").mkdir()
     (models / "no-card").mkdir()
     shutil.copy(models / "tiny-clf" / ARTIFACT_FILE, models / "no-card" / ARTIFACT_FILE)
@@ -190,7 +197,8 @@ def test_the_log_names_each_folder_skipped_each_bundle_failed_and_each_model_loa
     with caplog.at_level(logging.INFO, logger="freeport.registry"):
         registry = Registry.discover(models, tolerance=None, max_batch_rows=10)
         registry.load_all(allow_version_mismatch=True, engine="auto")
-    entry = registry.get("tiny-clf")
+    entry, corrupt = registry.get("tiny-clf"), registry.get("a-corrupt")
+    assert corrupt.state == "failed" and "does not match its card" in corrupt.error
     [note] = entry.notes
     assert note.startswith("saved with scikit-learn 0.24.2, but ") and note.endswith("ALLOW_VERSION_MISMATCH is set.")
     assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "freeport.registry"] == [
@@ -198,6 +206,7 @@ def test_the_log_names_each_folder_skipped_each_bundle_failed_and_each_model_loa
         ("ERROR", f"model no-card cannot be served: {models / 'no-card' / 'card.json'} is missing: every folder "
                   "in the models directory needs the card.json written by save_bundle(). Re-save the model with "
                   "`python -m api.bundle` or remove the folder."),
+        ("ERROR", f"model a-corrupt cannot be served: {corrupt.error}"),
         ("WARNING", f"model tiny-clf: {note}"),
         ("INFO", f"model tiny-clf {entry.card.version} loaded on sklearn in {entry.load_seconds:.2f} s"),
     ]
@@ -322,3 +331,23 @@ def test_loading_without_an_engine_named_serves_the_onnx_model_when_the_card_lis
     at_once = Registry.discover(tmp_path, tolerance=None, max_batch_rows=10)
     at_once.load_all(allow_version_mismatch=False)
     assert [r.predictor("penguins").engine_name for r in (in_background, at_once)] == ["onnx", "onnx"]
+
+
+def test_adopt_and_swap_need_no_one_to_tell_of_a_new_card(found, tmp_path):
+    # A registry nobody rebuilds routes for (on_card_change unset), as outside the app.
+    card = found.get("tiny-clf").card
+    newer = card.model_copy(update={"version": "v2"})
+    assert found.adopt("tiny-clf", newer, tmp_path / "v2", "sha-2").state == "pending"
+    found.swap("uploaded", card.model_copy(update={"name": "uploaded"}), tmp_path / "uploaded", "sha-u", object())
+    assert found.get("uploaded").state == "ready"
+
+
+def test_with_every_model_loaded_wait_loaded_answers_at_once(tmp_path):
+    # Loaded without the background loader, so nothing will ever signal "done": no model is pending,
+    # which is all wait_loaded has to see.
+    shutil.copytree(EXAMPLE_MODELS / "penguins", tmp_path / "penguins")
+    registry = Registry.discover(tmp_path, tolerance=None, max_batch_rows=10)
+    registry.load_all(allow_version_mismatch=False, engine="sklearn")
+    started = time.monotonic()
+    assert registry.wait_loaded(30) is True
+    assert time.monotonic() - started < 10  # not the 30 s bound
