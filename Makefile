@@ -70,4 +70,4 @@ lock:
 	scripts/lock.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache freeport.db artifacts mutants
+	rm -rf $(VENV) .pytest_cache .ruff_cache freeport.db artifacts mutants .test-bundles

@@ -13,6 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 minutes=${MUTATION_MINUTES:-60}
+# mutmut runs the tests once in its own process, then forks that process for each mutant. A fork of a process
+# that has run OpenMP code (scikit-learn's HistGradientBoosting predicts with it) deadlocks in the child's first
+# OpenMP region (https://gcc.gnu.org/bugzilla/show_bug.cgi?id=60035), beyond pytest-timeout's reach, until
+# mutmut's own limit (15 times the tests' time) kills it and counts the mutant caught. One thread each: no pool.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 children=${MUTATION_CHILDREN:-1}
 # Every module pyproject's [tool.mutmut] only_mutate lists, unless some are named.
 patterns=()

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from api.serving.bundle import save_bundle
-from api.serving.card import FeatureSpec, ModelCard
+from api.serving.card import FeatureSpec, ModelCard, read_card
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_MODELS = REPO / "models"
@@ -113,3 +121,40 @@ def save_dose_version(models_dir: Path, version: str, *, flipped: bool = False, 
     return save_bundle(model, frame.iloc[:150], train, "dose", features_test=frame.iloc[150:],
                        target_test=target.iloc[150:], models_dir=models_dir, version=version, verify=False,
                        quiet=True)
+
+
+# Saving a bundle takes about two seconds (an ONNX conversion, a load in a fresh Python): tests whose subject is
+# not saving take a copy of a bundle saved before by the same code with the same libraries (``saved``). A mutation
+# run (docs/mutation.md) reads the copies and never writes one, so no mutant's bundle is kept.
+BUNDLE_CACHE = REPO / ".test-bundles"
+_SHAPING_PACKAGES = ("numpy", "pandas", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "pydantic")
+
+
+@functools.cache
+def _code_and_libraries() -> str:
+    """A digest of everything a saved bundle follows from: api/, this file, Python and the libraries."""
+    digest = hashlib.sha256()
+    for path in sorted([*(REPO / "api").rglob("*.py"), Path(__file__)]):
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(repr([sys.version, *(metadata.version(p) for p in _SHAPING_PACKAGES)]).encode())
+    return digest.hexdigest()
+
+
+def saved(save: Callable[..., ModelCard], models_dir: Path, *args, **kwargs) -> ModelCard:
+    """``save(models_dir, *args, **kwargs)``'s bundle (e.g. ``saved(save_tiny_classifier, models)``), copied from
+    the one saved first when nothing it follows from has changed since."""
+    key = hashlib.sha256(repr((save.__name__, args, sorted(kwargs.items()), _code_and_libraries())).encode())
+    cached = BUNDLE_CACHE / key.hexdigest()[:24]
+    if not cached.is_dir():
+        if "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):  # a mutant's bundle is not kept
+            return save(models_dir, *args, **kwargs)
+        BUNDLE_CACHE.mkdir(exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=BUNDLE_CACHE))
+        save(staging, *args, **kwargs)
+        try:
+            os.replace(staging, cached)  # whole or not at all, when two runs save it at once
+        except OSError:  # the other one was first
+            shutil.rmtree(staging)
+    [bundle] = [p for p in cached.iterdir() if p.is_dir()]
+    shutil.copytree(bundle, Path(models_dir) / bundle.name)
+    return read_card(Path(models_dir) / bundle.name)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from api.serving.card import FeatureSpec, read_card
 from api.serving.ranges import accepted_range
 from api.serving.schemas import build_schemas
-from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier
+from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier, saved
 
 # The examples; a tiny model with what they lack: a boolean, a name that is no identifier; and
 # penguins with its island coded as whole numbers, as a card may now say.
@@ -31,7 +31,7 @@ TOLERANCES = [0.05, None]
 
 @pytest.fixture(scope="module")
 def cards(tmp_path_factory):
-    tiny = save_tiny_classifier(tmp_path_factory.mktemp("models"))
+    tiny = saved(save_tiny_classifier, tmp_path_factory.mktemp("models"))
     examples = {p.name: read_card(p) for p in EXAMPLE_MODELS.iterdir()}
     return examples | {tiny.name: tiny, "penguins-coded": int_coded(examples["penguins"], "island")}
 
@@ -118,7 +118,8 @@ def test_the_fast_check_agrees_with_the_explaining_model(cards, name, tolerance)
         st.lists(_row(card, tolerance), min_size=1, max_size=MAX_ROWS).map(lambda rows: {"rows": rows}),
         st.lists(_row(card, tolerance), min_size=1, max_size=1).map(lambda rows: {"rows": rows}),
         st.sampled_from([[], {}, {"rows": None}, {"rows": {}}, {"rows": [1]}, {"rows": [[]]}, "rows", 3,
-                         {"rows": []}, {"rows": card.examples[:1] * (MAX_ROWS + 1)}]),
+                         {"rows": []}, {"rows": card.examples[:1] * (MAX_ROWS + 1)},
+                         {"rows": card.examples[:1], "extra": 1}, {"rows": card.examples[:1], "ROWS": []}]),
     )
     seen = {"accepted": 0, "refused": 0}
     wrong_types: set[str] = set()

@@ -17,7 +17,7 @@ from api.errors import closest
 from api.serving.bundle import load_engine, load_estimator
 from api.serving.card import read_card
 from api.settings import Settings
-from tests.factories import EXAMPLE_MODELS, save_log_classifier
+from tests.factories import EXAMPLE_MODELS, save_log_classifier, saved
 
 MODELS = sorted(p.name for p in EXAMPLE_MODELS.iterdir())
 CARDS = {name: read_card(EXAMPLE_MODELS / name) for name in MODELS}
@@ -185,7 +185,7 @@ def test_a_models_card_is_served_under_its_name(examples_client):
 
 
 def test_a_row_the_model_cannot_answer_gets_a_422_saying_which_and_why(serve, tmp_path):
-    save_log_classifier(tmp_path / "models")  # log1p of a dose below -1 is NaN: the model raises
+    saved(save_log_classifier, tmp_path / "models")  # log1p of a dose below -1 is NaN: the model raises
     good, poisoned = {"dose": 12.5, "weight kg": 70.0}, {"dose": -3.0, "weight kg": 70.0}
     why = "the model raised ValueError: Input X contains NaN."
     hint = "the values are within the schema but the model cannot use them; try values nearer the examples"

@@ -13,7 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 from api.errors import PredictionFailedError
 from api.serving.bundle import load_engine, save_bundle
 from api.serving.predictor import MAX_ISOLATION_CALLS, MAX_NAMED_FAILURES, Predictor
-from tests.factories import dose_frame, save_log_classifier
+from tests.factories import dose_frame, save_log_classifier, saved
 
 GOOD = {"dose": 12.5, "weight kg": 70.0}
 POISON = {"dose": -3.0, "weight kg": 70.0}  # log1p(-3) is NaN: the regression then raises
@@ -22,7 +22,7 @@ POISON = {"dose": -3.0, "weight kg": 70.0}  # log1p(-3) is NaN: the regression t
 @pytest.fixture(scope="module")
 def dose(tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
-    card = save_log_classifier(models)
+    card = saved(save_log_classifier, models)
     engine, _ = load_engine(models / card.name, card, engine="auto", allow_version_mismatch=False)
     return card, Predictor(card, engine)
 

@@ -135,3 +135,20 @@ def test_a_label_only_classifier_documents_no_probabilities():
         assert "out_of_range" in response["required"]
     with_probabilities = build_schemas(read_card(EXAMPLE_MODELS / "penguins"), tolerance=None, max_batch_rows=10)
     assert "probabilities" in with_probabilities.prediction.model_json_schema()["required"]
+
+
+def test_a_field_sent_under_its_python_name_is_an_unknown_field(serve):
+    # The features model names its fields f0, f1, … so that any column name is safe; clients see and send
+    # the aliases only, and f0 is no more a field than any other unknown key. (An app of the test's own:
+    # the schemas are built while it runs, so mutation testing credits it with them.)
+    row = read_card(EXAMPLE_MODELS / "penguins").examples[0]
+    renamed = {("f0" if key == "island" else key): value for key, value in row.items()}
+    with serve() as client:
+        answers = {at: client.post(f"/models/penguins/{route}", json=body) for route, body, at in (
+            ("predict", renamed, ""), ("predict/batch", {"rows": [renamed]}, "rows.0."))}
+    for at, response in answers.items():
+        assert response.status_code == 422
+        assert response.json()["details"] == [
+            {"field": f"{at}island", "message": "this field is required", "hint": None},
+            {"field": f"{at}f0", "message": "unknown field", "hint": "remove it; /docs lists the fields"},
+        ]

@@ -18,7 +18,7 @@ from api.app import create_app
 from api.serving.card import read_card
 from api.serving.schemas import build_schemas
 from api.settings import Settings
-from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier
+from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier, saved
 
 FLIGHT = read_card(EXAMPLE_MODELS / "flight-delay").examples[0]
 PENGUIN = read_card(EXAMPLE_MODELS / "penguins").examples[0]
@@ -31,7 +31,7 @@ def client(tmp_path_factory) -> Iterator[TestClient]:
     models = tmp_path_factory.mktemp("models")
     for example in EXAMPLE_MODELS.iterdir():
         (models / example.name).symlink_to(example)
-    save_tiny_classifier(models)
+    saved(save_tiny_classifier, models)
     db = tmp_path_factory.mktemp("db") / "strict.db"
     with TestClient(create_app(Settings(models_dir=models, database_url=f"sqlite:///{db}", **UNLIMITED)),
                     raise_server_exceptions=False) as test_client:

@@ -13,12 +13,12 @@ from api.serving.bundle import load_engine
 from api.serving.card import read_card
 from api.serving.predictor import Predictor
 from tests.engines.test_agreement import random_rows
-from tests.factories import EXAMPLE_MODELS, save_log_classifier, save_tiny_classifier
+from tests.factories import EXAMPLE_MODELS, save_log_classifier, save_tiny_classifier, saved
 
 
 @pytest.fixture
 def tiny(tmp_path):
-    card = save_tiny_classifier(tmp_path)
+    card = saved(save_tiny_classifier, tmp_path)
     engine, _ = load_engine(tmp_path / "tiny-clf", card, engine="sklearn", allow_version_mismatch=False)
     return card, Predictor(card, engine)
 
@@ -66,7 +66,7 @@ def test_one_request_at_a_time_is_not_delayed_or_batched(tiny):
 @pytest.fixture(scope="module")
 def dose(tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
-    card = save_log_classifier(models)
+    card = saved(save_log_classifier, models)
     engine, _ = load_engine(models / card.name, card, engine="auto", allow_version_mismatch=False)
     return Predictor(card, engine)
 
