@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from api.serving.card import read_card
 from api.storage.database import create_db_engine, store_spilled
-from api.storage.predlog import PredictionLog
+from api.storage.predlog import PredictionLog, PredictionLogStats, _describe
 from api.storage.predlog_lines import decode_lines, encode_records
 from api.storage.schema import upgrade_schema
 from api.storage.spill import SpillFile
@@ -79,3 +81,101 @@ def test_lines_stored_before_a_crash_are_not_stored_again_at_restart(tmp_path):
             select(predictions.c.request_id, func.count()).group_by(predictions.c.request_id)).all())
     engine.dispose()
     assert counts == {"before-crash": 5, "after": 2}
+
+
+def _log(tmp_path, url: str) -> PredictionLog:
+    return PredictionLog(
+        partial(create_db_engine, url, pool_size=1, connect_timeout=1),
+        queue_size=100,
+        batch_size=5,
+        flush_seconds=0.05,
+        spill_dir=tmp_path / "spill",
+        spill_max_bytes=1 << 20,
+    )
+
+
+def test_a_log_not_started_counts_nothing():
+    log = PredictionLog(
+        lambda: None, queue_size=10, batch_size=5, flush_seconds=0.05, spill_dir=Path("unused"), spill_max_bytes=1 << 20
+    )
+    assert log.stats() == PredictionLogStats(
+        queued=0,
+        spilled=0,
+        spill_bytes=0,
+        written=0,
+        replayed=0,
+        refused=0,
+        dropped=0,
+        failed_writes=0,
+        last_error=None,
+    )
+
+
+def test_a_database_that_cannot_be_opened_keeps_rows_in_the_spill_says_why_and_stores_them_all_when_back(tmp_path):
+    home = tmp_path / "not-yet"  # SQLite cannot create its file in a directory that does not exist
+    log = _log(tmp_path, f"sqlite:///{home / 'log.db'}")
+    log.start()
+    try:
+        log.record(_records("while-down", 7))
+        assert wait_until(lambda: log.stats().spilled == 7 and log.stats().failed_writes >= 1)
+        during = log.stats()
+        assert (during.queued, during.written, during.replayed, during.dropped) == (7, 0, 0, 0)
+        assert during.spill_bytes == os.path.getsize(log._spill.path) > 0
+        # What /ready and /stats show: the driver's own first line, under its exception's name.
+        assert during.last_error == "OperationalError: unable to open database file"
+        assert log.ping() == "OperationalError: unable to open database file"
+
+        home.mkdir()
+        assert wait_until(lambda: log.stats().written == 7, timeout=20)
+        after = log.stats()
+        assert (after.queued, after.spilled, after.dropped, after.last_error) == (0, 0, 0, None)
+        assert after.failed_writes >= during.failed_writes
+        assert log.ping() is None
+    finally:
+        log.stop()
+    engine = create_db_engine(f"sqlite:///{home / 'log.db'}", pool_size=1, connect_timeout=3)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(predictions)).scalar() == 7
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("error", "described"),
+    [
+        (ValueError("first line\nsecond line"), "ValueError: first line"),
+        (RuntimeError("   padded   "), "RuntimeError: padded"),
+        (RuntimeError(""), "RuntimeError: "),
+    ],
+)
+def test_an_error_is_described_by_its_name_and_first_line(error, described):
+    assert _describe(error) == described
+
+
+def test_with_the_database_away_and_the_spill_full_every_answered_row_is_still_counted_as_queued(tmp_path):
+    home = tmp_path / "not-yet"
+    log = PredictionLog(
+        partial(create_db_engine, f"sqlite:///{home / 'log.db'}", pool_size=1, connect_timeout=1),
+        queue_size=3,
+        batch_size=2,
+        flush_seconds=0.05,
+        spill_dir=tmp_path / "spill",
+        spill_max_bytes=2048,
+    )
+    log.start()
+    recorded = 0
+    try:
+        while not log.refusing and recorded < 500:
+            log.record(_records(f"r{recorded}", 1))
+            recorded += 1
+            # Until it is on disk, or the spill has no room for it (then nothing changes until the database is back).
+            wait_until(lambda: log.refusing or log.stats().queued == log.stats().spilled, timeout=0.3)
+        assert log.refusing, "a tiny spill must fill"
+        # A batch the full spill refused is held by the spooler: neither in memory's buffer nor on disk,
+        # and still answered and waiting, so counted.
+        stats = log.stats()
+        assert stats.queued == recorded and 0 < stats.spilled < recorded and stats.dropped == 0
+        home.mkdir()
+        assert wait_until(lambda: log.stats().written == recorded, timeout=30)
+        assert log.stats().queued == 0 and not log.refusing
+    finally:
+        log.stop()
