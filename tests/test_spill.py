@@ -151,10 +151,11 @@ def test_an_error_is_described_by_its_name_and_first_line(error, described):
     assert _describe(error) == described
 
 
-def test_with_the_database_away_and_the_spill_full_every_answered_row_is_still_counted_as_queued(tmp_path):
-    home = tmp_path / "not-yet"
+def _tiny_log_filled_while_the_database_is_away(tmp_path) -> tuple[PredictionLog, int]:
+    """A started log whose database cannot be opened (until ``tmp_path / "not-yet"`` is made) and whose
+    spill and memory are full: it refuses. Returns it and the number of rows it took."""
     log = PredictionLog(
-        partial(create_db_engine, f"sqlite:///{home / 'log.db'}", pool_size=1, connect_timeout=1),
+        partial(create_db_engine, f"sqlite:///{tmp_path / 'not-yet' / 'log.db'}", pool_size=1, connect_timeout=1),
         queue_size=3,
         batch_size=2,
         flush_seconds=0.05,
@@ -163,19 +164,34 @@ def test_with_the_database_away_and_the_spill_full_every_answered_row_is_still_c
     )
     log.start()
     recorded = 0
+    while not log.refusing and recorded < 500:
+        log.record(_records(f"r{recorded}", 1))
+        recorded += 1
+        # Until it is on disk, or the spill has no room for it (then nothing changes until the database is back).
+        wait_until(lambda: log.refusing or log.stats().queued == log.stats().spilled, timeout=0.3)
+    assert log.refusing, "a tiny spill must fill"
+    return log, recorded
+
+
+def test_with_the_database_away_and_the_spill_full_every_answered_row_is_still_counted_as_queued(tmp_path):
+    log, recorded = _tiny_log_filled_while_the_database_is_away(tmp_path)
     try:
-        while not log.refusing and recorded < 500:
-            log.record(_records(f"r{recorded}", 1))
-            recorded += 1
-            # Until it is on disk, or the spill has no room for it (then nothing changes until the database is back).
-            wait_until(lambda: log.refusing or log.stats().queued == log.stats().spilled, timeout=0.3)
-        assert log.refusing, "a tiny spill must fill"
         # A batch the full spill refused is held by the spooler: neither in memory's buffer nor on disk,
         # and still answered and waiting, so counted.
         stats = log.stats()
         assert stats.queued == recorded and 0 < stats.spilled < recorded and stats.dropped == 0
-        home.mkdir()
+        (tmp_path / "not-yet").mkdir()
         assert wait_until(lambda: log.stats().written == recorded, timeout=30)
         assert log.stats().queued == 0 and not log.refusing
     finally:
         log.stop()
+
+
+def test_a_shutdown_with_the_database_away_and_the_spill_full_ends_and_counts_what_it_could_not_keep(tmp_path):
+    log, recorded = _tiny_log_filled_while_the_database_is_away(tmp_path)
+    spilled = log.stats().spilled
+    log.stop(timeout=1)  # the spooler waits for room that never comes: the deadline must end it
+    stats = log.stats()
+    # What the spill holds waits for the next start; what memory held is lost, and counted.
+    assert stats.dropped == recorded - spilled > 0
+    assert stats.spilled == spilled
