@@ -187,11 +187,74 @@ def test_with_the_database_away_and_the_spill_full_every_answered_row_is_still_c
         log.stop()
 
 
-def test_a_shutdown_with_the_database_away_and_the_spill_full_ends_and_counts_what_it_could_not_keep(tmp_path):
+def test_a_shutdown_with_the_database_away_and_the_spill_full_ends_and_counts_what_it_could_not_keep(
+    tmp_path, caplog
+):
     log, recorded = _tiny_log_filled_while_the_database_is_away(tmp_path)
-    spilled = log.stats().spilled
-    log.stop(timeout=1)  # the spooler waits for room that never comes: the deadline must end it
+    spilled, spill_path = log.stats().spilled, log._spill.path
+    with caplog.at_level("ERROR", logger="freeport.predlog"):
+        log.stop(timeout=1)  # the spooler waits for room that never comes: the deadline must end it
     stats = log.stats()
-    # What the spill holds waits for the next start; what memory held is lost, and counted.
+    # What the spill holds waits for the next start; what memory held is lost, and counted, and said.
     assert stats.dropped == recorded - spilled > 0
     assert stats.spilled == spilled
+    assert caplog.messages[-1] == (
+        f"prediction log: {stats.dropped} records lost at shutdown: the spill {spill_path} was full"
+    )
+
+
+def _open_files() -> set[str]:
+    """The paths of the files this process holds open (sockets and pipes aside)."""
+    paths = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # the descriptor listdir itself was using
+            continue
+        if target.startswith("/"):
+            paths.add(target)
+    return paths
+
+
+def test_a_shutdown_stores_what_memory_holds_and_lets_go_of_its_files(tmp_path):
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    before = _open_files()
+    # A flush far away: the rows are still in memory when the shutdown begins.
+    log = PredictionLog(partial(create_db_engine, url, pool_size=1, connect_timeout=3), queue_size=100,
+                        batch_size=1000, flush_seconds=30, spill_dir=tmp_path / "spill", spill_max_bytes=1 << 20)
+    log.start()
+    assert wait_until(lambda: log.ping() is None)
+    log.record(_records("at-shutdown", 9))
+    log.stop(timeout=10)
+    stats = log.stats()
+    assert (stats.written, stats.queued, stats.dropped) == (9, 0, 0)
+    assert _open_files() == before, "the spill file and the database connections are closed"
+    engine = create_db_engine(url, pool_size=1, connect_timeout=3)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(predictions)).scalar() == 9
+    engine.dispose()
+
+
+def test_a_shutdown_with_the_database_away_says_where_the_rows_wait_and_the_next_start_stores_them(tmp_path, caplog):
+    home = tmp_path / "not-yet"
+    url = f"sqlite:///{home / 'log.db'}"
+    log = _log(tmp_path, url)
+    log.start()
+    log.record(_records("while-down", 4))
+    assert wait_until(lambda: log.stats().spilled == 4 and log.stats().last_error is not None)
+    spill_path = log._spill.path
+    with caplog.at_level("WARNING", logger="freeport.predlog"):
+        log.stop(timeout=5)
+    assert log.stats().dropped == 0
+    assert (
+        f"prediction log: 4 records not stored at shutdown (database: OperationalError: unable to open database "
+        f"file); they wait in {spill_path} and the next start stores them" in caplog.messages
+    )
+    home.mkdir()
+    restarted = _log(tmp_path, url)
+    restarted.start()
+    try:
+        assert wait_until(lambda: restarted.stats().written == 4, timeout=20)
+        assert restarted.stats().replayed == 4
+    finally:
+        restarted.stop()
