@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from api.serving.card import read_card
 from api.storage.database import create_db_engine, store_spilled
-from api.storage.predlog import PredictionLog
+from api.storage.predlog import PredictionLog, PredictionLogStats, _describe
 from api.storage.predlog_lines import decode_lines, encode_records
 from api.storage.schema import upgrade_schema
 from api.storage.spill import SpillFile
@@ -79,3 +81,180 @@ def test_lines_stored_before_a_crash_are_not_stored_again_at_restart(tmp_path):
             select(predictions.c.request_id, func.count()).group_by(predictions.c.request_id)).all())
     engine.dispose()
     assert counts == {"before-crash": 5, "after": 2}
+
+
+def _log(tmp_path, url: str) -> PredictionLog:
+    return PredictionLog(
+        partial(create_db_engine, url, pool_size=1, connect_timeout=1),
+        queue_size=100,
+        batch_size=5,
+        flush_seconds=0.05,
+        spill_dir=tmp_path / "spill",
+        spill_max_bytes=1 << 20,
+    )
+
+
+def test_a_log_not_started_counts_nothing():
+    log = PredictionLog(
+        lambda: None, queue_size=10, batch_size=5, flush_seconds=0.05, spill_dir=Path("unused"), spill_max_bytes=1 << 20
+    )
+    assert log.stats() == PredictionLogStats(
+        queued=0,
+        spilled=0,
+        spill_bytes=0,
+        written=0,
+        replayed=0,
+        refused=0,
+        dropped=0,
+        failed_writes=0,
+        last_error=None,
+    )
+
+
+def test_a_database_that_cannot_be_opened_keeps_rows_in_the_spill_says_why_and_stores_them_all_when_back(tmp_path):
+    home = tmp_path / "not-yet"  # SQLite cannot create its file in a directory that does not exist
+    log = _log(tmp_path, f"sqlite:///{home / 'log.db'}")
+    log.start()
+    try:
+        log.record(_records("while-down", 7))
+        assert wait_until(lambda: log.stats().spilled == 7 and log.stats().failed_writes >= 1)
+        during = log.stats()
+        assert (during.queued, during.written, during.replayed, during.dropped) == (7, 0, 0, 0)
+        assert during.spill_bytes == os.path.getsize(log._spill.path) > 0
+        # What /ready and /stats show: the driver's own first line, under its exception's name.
+        assert during.last_error == "OperationalError: unable to open database file"
+        assert log.ping() == "OperationalError: unable to open database file"
+
+        home.mkdir()
+        assert wait_until(lambda: log.stats().written == 7, timeout=20)
+        after = log.stats()
+        assert (after.queued, after.spilled, after.dropped, after.last_error) == (0, 0, 0, None)
+        assert after.failed_writes >= during.failed_writes
+        assert log.ping() is None
+    finally:
+        log.stop()
+    engine = create_db_engine(f"sqlite:///{home / 'log.db'}", pool_size=1, connect_timeout=3)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(predictions)).scalar() == 7
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("error", "described"),
+    [
+        (ValueError("first line\nsecond line"), "ValueError: first line"),
+        (RuntimeError("   padded   "), "RuntimeError: padded"),
+        (RuntimeError(""), "RuntimeError: "),
+    ],
+)
+def test_an_error_is_described_by_its_name_and_first_line(error, described):
+    assert _describe(error) == described
+
+
+def _tiny_log_filled_while_the_database_is_away(tmp_path) -> tuple[PredictionLog, int]:
+    """A started log whose database cannot be opened (until ``tmp_path / "not-yet"`` is made) and whose
+    spill and memory are full: it refuses. Returns it and the number of rows it took."""
+    log = PredictionLog(
+        partial(create_db_engine, f"sqlite:///{tmp_path / 'not-yet' / 'log.db'}", pool_size=1, connect_timeout=1),
+        queue_size=3,
+        batch_size=2,
+        flush_seconds=0.05,
+        spill_dir=tmp_path / "spill",
+        spill_max_bytes=2048,
+    )
+    log.start()
+    recorded = 0
+    while not log.refusing and recorded < 500:
+        log.record(_records(f"r{recorded}", 1))
+        recorded += 1
+        # Until it is on disk, or the spill has no room for it (then nothing changes until the database is back).
+        wait_until(lambda: log.refusing or log.stats().queued == log.stats().spilled, timeout=0.3)
+    assert log.refusing, "a tiny spill must fill"
+    return log, recorded
+
+
+def test_with_the_database_away_and_the_spill_full_every_answered_row_is_still_counted_as_queued(tmp_path):
+    log, recorded = _tiny_log_filled_while_the_database_is_away(tmp_path)
+    try:
+        # A batch the full spill refused is held by the spooler: neither in memory's buffer nor on disk,
+        # and still answered and waiting, so counted.
+        stats = log.stats()
+        assert stats.queued == recorded and 0 < stats.spilled < recorded and stats.dropped == 0
+        (tmp_path / "not-yet").mkdir()
+        assert wait_until(lambda: log.stats().written == recorded, timeout=30)
+        assert log.stats().queued == 0 and not log.refusing
+    finally:
+        log.stop()
+
+
+def test_a_shutdown_with_the_database_away_and_the_spill_full_ends_and_counts_what_it_could_not_keep(
+    tmp_path, caplog
+):
+    log, recorded = _tiny_log_filled_while_the_database_is_away(tmp_path)
+    spilled, spill_path = log.stats().spilled, log._spill.path
+    with caplog.at_level("ERROR", logger="freeport.predlog"):
+        log.stop(timeout=1)  # the spooler waits for room that never comes: the deadline must end it
+    stats = log.stats()
+    # What the spill holds waits for the next start; what memory held is lost, and counted, and said.
+    assert stats.dropped == recorded - spilled > 0
+    assert stats.spilled == spilled
+    assert caplog.messages[-1] == (
+        f"prediction log: {stats.dropped} records lost at shutdown: the spill {spill_path} was full"
+    )
+
+
+def _open_files() -> set[str]:
+    """The paths of the files this process holds open (sockets and pipes aside)."""
+    paths = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # the descriptor listdir itself was using
+            continue
+        if target.startswith("/"):
+            paths.add(target)
+    return paths
+
+
+def test_a_shutdown_stores_what_memory_holds_and_lets_go_of_its_files(tmp_path):
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    before = _open_files()
+    # A flush far away: the rows are still in memory when the shutdown begins.
+    log = PredictionLog(partial(create_db_engine, url, pool_size=1, connect_timeout=3), queue_size=100,
+                        batch_size=1000, flush_seconds=30, spill_dir=tmp_path / "spill", spill_max_bytes=1 << 20)
+    log.start()
+    assert wait_until(lambda: log.ping() is None)
+    log.record(_records("at-shutdown", 9))
+    log.stop(timeout=10)
+    stats = log.stats()
+    assert (stats.written, stats.queued, stats.dropped) == (9, 0, 0)
+    assert _open_files() == before, "the spill file and the database connections are closed"
+    engine = create_db_engine(url, pool_size=1, connect_timeout=3)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(predictions)).scalar() == 9
+    engine.dispose()
+
+
+def test_a_shutdown_with_the_database_away_says_where_the_rows_wait_and_the_next_start_stores_them(tmp_path, caplog):
+    home = tmp_path / "not-yet"
+    url = f"sqlite:///{home / 'log.db'}"
+    log = _log(tmp_path, url)
+    log.start()
+    log.record(_records("while-down", 4))
+    assert wait_until(lambda: log.stats().spilled == 4 and log.stats().last_error is not None)
+    spill_path = log._spill.path
+    with caplog.at_level("WARNING", logger="freeport.predlog"):
+        log.stop(timeout=5)
+    assert log.stats().dropped == 0
+    assert (
+        f"prediction log: 4 records not stored at shutdown (database: OperationalError: unable to open database "
+        f"file); they wait in {spill_path} and the next start stores them" in caplog.messages
+    )
+    home.mkdir()
+    restarted = _log(tmp_path, url)
+    restarted.start()
+    try:
+        assert wait_until(lambda: restarted.stats().written == 4, timeout=20)
+        assert restarted.stats().replayed == 4
+    finally:
+        restarted.stop()
