@@ -83,15 +83,24 @@ def test_lines_stored_before_a_crash_are_not_stored_again_at_restart(tmp_path):
     assert counts == {"before-crash": 5, "after": 2}
 
 
-def _log(tmp_path, url: str) -> PredictionLog:
-    return PredictionLog(
-        partial(create_db_engine, url, pool_size=1, connect_timeout=1),
-        queue_size=100,
-        batch_size=5,
-        flush_seconds=0.05,
-        spill_dir=tmp_path / "spill",
-        spill_max_bytes=1 << 20,
-    )
+def _log(tmp_path, url: str, **options) -> PredictionLog:
+    """A log of rows for ``url`` spilling into ``tmp_path / "spill"``; ``options`` change its sizes and pace."""
+    sizes = {"queue_size": 100, "batch_size": 5, "flush_seconds": 0.05, "spill_max_bytes": 1 << 20}
+    return PredictionLog(partial(create_db_engine, url, pool_size=1, connect_timeout=1),
+                         spill_dir=tmp_path / "spill", **(sizes | options))
+
+
+def _stored(url: str) -> int:
+    engine = create_db_engine(url, pool_size=1, connect_timeout=3)
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(predictions)).scalar()
+    engine.dispose()
+    return count
+
+
+def _spill_file(tmp_path) -> Path:
+    [path] = (tmp_path / "spill").glob("*.spill")
+    return path
 
 
 def test_a_log_not_started_counts_nothing():
@@ -120,7 +129,7 @@ def test_a_database_that_cannot_be_opened_keeps_rows_in_the_spill_says_why_and_s
         assert wait_until(lambda: log.stats().spilled == 7 and log.stats().failed_writes >= 1)
         during = log.stats()
         assert (during.queued, during.written, during.replayed, during.dropped) == (7, 0, 0, 0)
-        assert during.spill_bytes == os.path.getsize(log._spill.path) > 0
+        assert during.spill_bytes == os.path.getsize(_spill_file(tmp_path)) > 0
         # What /ready and /stats show: the driver's own first line, under its exception's name.
         assert during.last_error == "OperationalError: unable to open database file"
         assert log.ping() == "OperationalError: unable to open database file"
@@ -133,10 +142,7 @@ def test_a_database_that_cannot_be_opened_keeps_rows_in_the_spill_says_why_and_s
         assert log.ping() is None
     finally:
         log.stop()
-    engine = create_db_engine(f"sqlite:///{home / 'log.db'}", pool_size=1, connect_timeout=3)
-    with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(predictions)).scalar() == 7
-    engine.dispose()
+    assert _stored(f"sqlite:///{home / 'log.db'}") == 7
 
 
 @pytest.mark.parametrize(
@@ -154,14 +160,8 @@ def test_an_error_is_described_by_its_name_and_first_line(error, described):
 def _tiny_log_filled_while_the_database_is_away(tmp_path) -> tuple[PredictionLog, int]:
     """A started log whose database cannot be opened (until ``tmp_path / "not-yet"`` is made) and whose
     spill and memory are full: it refuses. Returns it and the number of rows it took."""
-    log = PredictionLog(
-        partial(create_db_engine, f"sqlite:///{tmp_path / 'not-yet' / 'log.db'}", pool_size=1, connect_timeout=1),
-        queue_size=3,
-        batch_size=2,
-        flush_seconds=0.05,
-        spill_dir=tmp_path / "spill",
-        spill_max_bytes=2048,
-    )
+    log = _log(tmp_path, f"sqlite:///{tmp_path / 'not-yet' / 'log.db'}", queue_size=3, batch_size=2,
+               spill_max_bytes=2048)
     log.start()
     recorded = 0
     while not log.refusing and recorded < 500:
@@ -191,7 +191,7 @@ def test_a_shutdown_with_the_database_away_and_the_spill_full_ends_and_counts_wh
     tmp_path, caplog
 ):
     log, recorded = _tiny_log_filled_while_the_database_is_away(tmp_path)
-    spilled, spill_path = log.stats().spilled, log._spill.path
+    spilled, spill_path = log.stats().spilled, _spill_file(tmp_path)
     with caplog.at_level("ERROR", logger="freeport.predlog"):
         log.stop(timeout=1)  # the spooler waits for room that never comes: the deadline must end it
     stats = log.stats()
@@ -220,8 +220,7 @@ def test_a_shutdown_stores_what_memory_holds_and_lets_go_of_its_files(tmp_path):
     url = f"sqlite:///{tmp_path / 'log.db'}"
     before = _open_files()
     # A flush far away: the rows are still in memory when the shutdown begins.
-    log = PredictionLog(partial(create_db_engine, url, pool_size=1, connect_timeout=3), queue_size=100,
-                        batch_size=1000, flush_seconds=30, spill_dir=tmp_path / "spill", spill_max_bytes=1 << 20)
+    log = _log(tmp_path, url, batch_size=1000, flush_seconds=30)
     log.start()
     assert wait_until(lambda: log.ping() is None)
     log.record(_records("at-shutdown", 9))
@@ -229,10 +228,7 @@ def test_a_shutdown_stores_what_memory_holds_and_lets_go_of_its_files(tmp_path):
     stats = log.stats()
     assert (stats.written, stats.queued, stats.dropped) == (9, 0, 0)
     assert _open_files() == before, "the spill file and the database connections are closed"
-    engine = create_db_engine(url, pool_size=1, connect_timeout=3)
-    with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(predictions)).scalar() == 9
-    engine.dispose()
+    assert _stored(url) == 9
 
 
 def test_a_shutdown_with_the_database_away_says_where_the_rows_wait_and_the_next_start_stores_them(tmp_path, caplog):
@@ -242,7 +238,7 @@ def test_a_shutdown_with_the_database_away_says_where_the_rows_wait_and_the_next
     log.start()
     log.record(_records("while-down", 4))
     assert wait_until(lambda: log.stats().spilled == 4 and log.stats().last_error is not None)
-    spill_path = log._spill.path
+    spill_path = _spill_file(tmp_path)
     with caplog.at_level("WARNING", logger="freeport.predlog"):
         log.stop(timeout=5)
     assert log.stats().dropped == 0
