@@ -15,16 +15,16 @@ from api.serving.card import CARD_FILE, read_card
 from tests.factories import EXAMPLE_MODELS, REPO
 
 
+def _penguins() -> dict:
+    return json.loads((EXAMPLE_MODELS / "penguins" / CARD_FILE).read_text("utf-8"))
+
+
 def _card_in(folder: Path, card: dict | None = None) -> Path:
     """``folder/card.json`` holding ``card`` (the penguins example's card when None)."""
     folder.mkdir(parents=True)
-    raw = card if card is not None else json.loads((EXAMPLE_MODELS / "penguins" / CARD_FILE).read_text("utf-8"))
+    raw = card if card is not None else _penguins()
     (folder / CARD_FILE).write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     return folder
-
-
-def _penguins() -> dict:
-    return json.loads((EXAMPLE_MODELS / "penguins" / CARD_FILE).read_text("utf-8"))
 
 
 def _refusal(folder: Path) -> str:
