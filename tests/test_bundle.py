@@ -14,7 +14,7 @@ from api.bundle import main
 from api.errors import BundleError
 from api.serving.bundle import ARTIFACT_FILE, load_estimator, save_bundle
 from api.serving.card import read_card
-from tests.factories import mixed_frame, mixed_pipeline, save_tiny_classifier, save_tiny_regressor
+from tests.factories import mixed_frame, mixed_pipeline, save_tiny_classifier, save_tiny_regressor, saved
 
 
 def test_save_bundle_infers_each_feature_from_the_training_frame(tmp_path):
@@ -122,15 +122,43 @@ def test_load_estimator_serves_another_version_when_allowed_and_says_so(tmp_path
     assert any("1.0.2" in note and "ALLOW_VERSION_MISMATCH" in note for note in notes)
 
 
-def test_load_estimator_reports_a_corrupt_pickle(tmp_path):
-    card = save_tiny_classifier(tmp_path)
+# A pickle is a program that names what to import: these name what a student's bundle most often lacks.
+MAIN_ONLY = b"c__main__\nadd_ratio\n."  # a function defined in the notebook that saved the model
+MODULE_GONE = b"cstudent_features\nadd_ratio\n."  # a module of theirs the repository does not have
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "advice"),
+    [
+        (
+            MAIN_ONLY,
+            "AttributeError: module '__main__' has no attribute 'add_ratio'",
+            "the model uses a function or class that was defined in the script or notebook that saved it "
+            "(module __main__): move it into a module of the repository, import it from there, and save again.",
+        ),
+        (
+            MODULE_GONE,
+            "ModuleNotFoundError: No module named 'student_features'",
+            "the module 'student_features' it needs is not importable here: add it to the repository or requirements.",
+        ),
+        (
+            b"not a pickle at all" * 10,
+            "KeyError: 110",
+            "the Python or library versions likely differ from those in the card's `versions`.",
+        ),
+    ],
+    ids=["defined-in-main", "module-missing", "garbage"],
+)
+def test_load_estimator_says_why_a_pickle_does_not_load_and_what_to_do(tmp_path, payload, error, advice):
+    card = saved(save_tiny_classifier, tmp_path)
     path = tmp_path / "tiny-clf" / ARTIFACT_FILE
-    garbage = b"not a pickle at all" * 10
-    path.write_bytes(garbage)
-    artifact = card.artifact.model_copy(update={"sha256": hashlib.sha256(garbage).hexdigest()})
+    path.write_bytes(payload)
+    artifact = card.artifact.model_copy(update={"sha256": hashlib.sha256(payload).hexdigest()})
     card = card.model_copy(update={"artifact": artifact})
-    with pytest.raises(BundleError, match="could not be unpickled"):
+    with pytest.raises(BundleError) as refused:
         load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+    message = refused.value.message
+    assert message == f"{path} could not be unpickled ({error}); {advice}"
 
 
 def test_read_card_explains_a_missing_or_broken_card(tmp_path):

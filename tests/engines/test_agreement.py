@@ -134,9 +134,9 @@ def test_onnx_check_passes_only_within_both_tolerances(agreement, difference, pa
 
 
 def _classifier_card(tmp_path):
-    from tests.factories import save_tiny_classifier
+    from tests.factories import save_tiny_classifier, saved
 
-    return save_tiny_classifier(tmp_path)
+    return saved(save_tiny_classifier, tmp_path)
 
 
 def test_a_tie_broken_the_other_way_by_float32_still_agrees_but_a_real_flip_does_not(tmp_path):
@@ -150,3 +150,52 @@ def test_a_tie_broken_the_other_way_by_float32_still_agrees_but_a_real_flip_does
     real_flip = reference.copy()
     real_flip[1] = [0.1, 0.9]
     assert compare(card, (reference, real_flip), (None, None)).label_agreement == pytest.approx(1 - 1 / 1200)
+
+
+def test_an_onnx_model_with_another_number_of_classes_or_values_never_passes(tmp_path):
+    from api.serving.engines.parity import compare
+
+    card = _classifier_card(tmp_path)
+    reference = np.array([[0.9, 0.1], [0.2, 0.8]])
+    three_classes = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]])
+    check = compare(card, (reference, three_classes), (None, None))
+    assert (check.label_agreement, check.max_difference, check.passed) == (0.0, float("inf"), False)
+    # Agreeing held-out rows do not hide probe rows answered in another shape.
+    check = compare(card, (reference, reference), (reference, reference[:1]))
+    assert (check.label_agreement, check.max_difference, check.passed) == (0.0, float("inf"), False)
+    regression = card.model_copy(update={"task": "regression", "classes": None})
+    check = compare(regression, (np.array([1.0, 2.0]), np.array([[1.0, 2.0]])), (None, None))
+    assert (check.max_difference, check.passed) == (float("inf"), False)
+
+
+def test_the_check_records_its_rows_its_tolerances_and_the_converters_versions(tmp_path):
+    from importlib import metadata
+
+    from api.serving.engines.parity import compare
+
+    card = _classifier_card(tmp_path)
+    labels_only = card.model_copy(update={"probabilities": False})
+    check = compare(labels_only, (np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])), (None, None))
+    assert check.model_dump(exclude={"versions"}) == {
+        "rows": 4, "probe_rows": 0, "label_agreement": 0.75, "min_label_agreement": 0.999,
+        "max_difference": 0.0, "max_difference_allowed": 0.0, "conversion": None,
+    }
+    assert check.versions == {p: metadata.version(p) for p in ("skl2onnx", "onnx", "onnxruntime")}
+    # Regressors: the tolerance is relative to the largest value predicted, but never tighter than 1e-4.
+    regression = card.model_copy(update={"task": "regression", "classes": None})
+    small = compare(regression, (None, None), (np.array([0.25, -0.5]), np.array([0.25, -0.5001])))
+    assert (small.rows, small.probe_rows, small.max_difference_allowed) == (0, 2, 1e-4)
+    assert small.max_difference == pytest.approx(1e-4) and small.label_agreement is None
+    large = compare(regression, (np.array([150.0, -320.0]), np.array([150.0, -320.0])), (np.array([9.0]),) * 2)
+    assert large.max_difference_allowed == pytest.approx(0.032) and large.max_difference == 0.0
+    with pytest.raises(ValueError, match="^no rows that scikit-learn answers to compare the ONNX model on$"):
+        compare(regression, (None, None), (None, None))
+
+
+def test_a_row_onnx_answers_with_nan_is_the_largest_difference_of_all(tmp_path):
+    from api.serving.engines.parity import compare
+
+    card = _classifier_card(tmp_path)
+    reference = np.array([[0.9, 0.1], [0.2, 0.8]])
+    check = compare(card, (reference, np.array([[0.9, 0.1], [np.nan, np.nan]])), (None, None))
+    assert (check.max_difference, check.passed) == (float("inf"), False)

@@ -51,6 +51,12 @@ def iris() -> Data:
     return split(*load_iris(return_X_y=True, as_frame=True))
 
 
+def iris_named() -> Data:
+    """Classes as names, so a label-only graph answers with strings, not class numbers."""
+    frame, target = load_iris(return_X_y=True, as_frame=True)
+    return split(frame, target.map(dict(enumerate(["setosa", "versicolor", "virginica"]))).rename("species"))
+
+
 def cancer_with_gaps() -> Data:
     frame, target = load_breast_cancer(return_X_y=True, as_frame=True)
     frame = frame.iloc[:, :8].copy()
@@ -195,6 +201,8 @@ CASES = [
         lambda: trip_pipeline(ohe(), LogisticRegression(max_iter=1000), SimpleImputer()),
     ),
     Case("linear-svc", wine, lambda: make_pipeline(StandardScaler(), LinearSVC()), label_only=True),
+    Case("linear-svc-named-classes", iris_named, lambda: make_pipeline(StandardScaler(), LinearSVC()),
+         label_only=True),
     Case(
         "function-transformer",
         diabetes,
@@ -320,6 +328,20 @@ def rooms_frame(gaps: bool = False) -> tuple[pd.DataFrame, pd.Series]:
     return frame, pd.Series(frame["area m2"] * 10 + (frame["rooms"] == 3) * 400, name="price")
 
 
+def test_a_label_the_card_does_not_list_is_refused_not_answered_as_another_class(tmp_path):
+    from api.serving.engines.onnx import OnnxEngine
+
+    case = next(c for c in CASES if c.name == "linear-svc-named-classes")
+    _, card, (_, _, test, _), engine = saved_card(case, tmp_path)
+    rows = rows_from_frame(test, card.feature_names)
+    assert set(engine.run(rows).tolist()) == {0, 1, 2}
+    # A card edited by hand (or another model's): 'virginica', the graph's last label, is not in it.
+    edited = card.model_copy(update={"classes": ["aardvark", "setosa", "versicolor"]})
+    edited_engine = OnnxEngine(edited, (tmp_path / case.name / "model.onnx").read_bytes())
+    with pytest.raises(ValueError, match="^the ONNX model gave a label its card does not list$"):
+        edited_engine.run(rows)
+
+
 def test_integer_coded_category_converts_with_an_int64_input(tmp_path):
     frame, price = rooms_frame()
     model = make_pipeline(
@@ -362,6 +384,7 @@ def test_a_bare_estimator_that_reads_text_itself_gets_a_one_line_reason(tmp_path
 
 @pytest.mark.parametrize("loader", [load_diabetes, load_wine, load_breast_cancer])
 def test_float64_thresholds_make_scaled_histogram_trees_agree_on_every_row(loader):
+    import onnx
     import onnxruntime as ort
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType
@@ -373,8 +396,10 @@ def test_float64_thresholds_make_scaled_histogram_trees_agree_on_every_row(loade
     model = make_pipeline(StandardScaler(), trees(max_iter=40, random_state=0)).fit(frame.iloc[::2], target.iloc[::2])
     options = {id(model): {"zipmap": False}} if trees is HistGradientBoostingClassifier else None
     graph = convert_sklearn(model, initial_types=[("X", DoubleTensorType([None, frame.shape[1]]))], options=options)
-    session = ort.InferenceSession(with_float64_thresholds(graph, model[-1]).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
+    fixed = with_float64_thresholds(graph, model[-1])
+    # Valid ONNX, not only a graph onnxruntime accepts (it sorts nodes itself): each cast follows its tree.
+    onnx.checker.check_model(fixed, full_check=True)
+    session = ort.InferenceSession(fixed.SerializeToString(), providers=["CPUExecutionProvider"])
     outputs = session.run(None, {"X": frame.to_numpy(np.float64)})
     if trees is HistGradientBoostingClassifier:
         np.testing.assert_array_equal(outputs[0], model.predict(frame))

@@ -107,7 +107,9 @@ def convert_to_onnx(estimator: Any, card: ModelCard, check_rows: list[dict[str, 
 
 
 def _convert(estimator: Any, card: ModelCard, check_rows: list[dict[str, Any]]) -> Conversion:
-    reference = _reference(card, estimator)
+    # scikit-learn's answers through the server's own engine, shaped as the ONNX engine's are
+    # (class indices for a label-only classifier, probabilities for the rest, values for a regressor).
+    reference = SklearnEngine(card, estimator).run
     held_out, held_out_answers = answerable(reference, check_rows[:MAX_CHECK_ROWS])
     probes, probe_answers = answerable(reference, probe_rows(card))
     if not held_out and not probes:
@@ -140,40 +142,6 @@ def _convert(estimator: Any, card: ModelCard, check_rows: list[dict[str, Any]]) 
         raise first_error or UnconvertibleError("skl2onnx could not convert it")
     check, reason = min(failures, key=lambda f: _distance(f[0]))
     return Conversion(None, f"{reason}; served on scikit-learn", check)
-
-
-def _reference(card: ModelCard, estimator: Any) -> Any:
-    """scikit-learn's answers through the server's engine, as the ONNX engine gives them."""
-    if card.task == "classification" and not card.probabilities:
-        engine = SklearnEngine(card, _LabelsAsProbabilities(estimator))
-
-        def labels(rows: list[dict[str, Any]]) -> Any:
-            answers = np.asarray(engine.run(rows))
-            return answers.argmax(axis=1) if answers.ndim == 2 else answers
-
-        return labels
-    return SklearnEngine(card, estimator).run
-
-
-class _LabelsAsProbabilities:
-    """A label-only classifier that also answers predict_proba with its label, one-hot.
-
-    The scikit-learn engine may ask any classifier for probabilities; the class
-    index the card promises is then the argmax, whichever it calls.
-    """
-
-    def __init__(self, estimator: Any) -> None:
-        self._estimator = estimator
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._estimator, name)
-
-    def predict(self, frame: Any) -> Any:
-        return self._estimator.predict(frame)
-
-    def predict_proba(self, frame: Any) -> Any:
-        labels = self._estimator.predict(frame)
-        return (np.asarray(labels)[:, None] == self._estimator.classes_[None, :]).astype(np.float64)
 
 
 def _applicable(estimator: Any) -> list[Strategy]:

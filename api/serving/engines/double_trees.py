@@ -42,7 +42,7 @@ def with_float64_thresholds(model: Any, estimator: Any) -> Any:
         exact = _node_thresholds(attributes, thresholds)
         del node.attribute[list(node.attribute).index(attributes["nodes_values"])]
         node.attribute.append(
-            helper.make_attribute("nodes_values_as_tensor", numpy_helper.from_array(exact, "nodes_values"))
+            helper.make_attribute("nodes_values_as_tensor", numpy_helper.from_array(exact))
         )
         # onnxruntime's tree kernels write float32 scores whatever the input: cast them back.
         for position, name in enumerate(node.output):
@@ -62,24 +62,23 @@ def with_float64_thresholds(model: Any, estimator: Any) -> Any:
 
 
 def _thresholds_by_tree(estimator: Any) -> list[np.ndarray]:
-    """Each tree's node thresholds (0 for leaves), in the order skl2onnx numbers the trees."""
+    """Each tree's node thresholds, in the order skl2onnx numbers the trees: float64, and 0 for a
+    leaf (scikit-learn never sets a leaf's), as skl2onnx writes it; _node_thresholds checks every node."""
     predictors = getattr(estimator, "_predictors", None)
     if predictors is None:
         raise ValueError(f"{type(estimator).__name__} is not a fitted HistGradientBoosting model")
     trees = []
     for iteration in predictors:
-        for predictor in iteration:
-            nodes = predictor.nodes
-            trees.append(np.where(nodes["is_leaf"] == 1, 0.0, nodes["num_threshold"]).astype(np.float64))
+        trees.extend(predictor.nodes["num_threshold"] for predictor in iteration)
     return trees
 
 
 def _node_thresholds(attributes: dict[str, Any], thresholds: list[np.ndarray]) -> np.ndarray:
     tree_ids = list(attributes["nodes_treeids"].ints)
     node_ids = list(attributes["nodes_nodeids"].ints)
-    written = np.array(attributes["nodes_values"].floats, dtype=np.float32)
+    written = list(attributes["nodes_values"].floats)  # float32 values, widened exactly
     try:
-        exact = np.array([thresholds[t][n] for t, n in zip(tree_ids, node_ids, strict=True)], dtype=np.float64)
+        exact = np.array([thresholds[t][n] for t, n in zip(tree_ids, node_ids, strict=True)])
     except IndexError as exc:
         raise ValueError("the graph numbers its trees unlike the estimator") from exc
     # Every threshold skl2onnx wrote must be the float32 rounding of the one put in its place.

@@ -108,13 +108,14 @@ class _LabelIndex:
     """Maps the graph's label output (int64 or string) to indices into the card's classes."""
 
     def __init__(self, classes: list[str], output_type: str) -> None:
-        numeric = output_type != "tensor(string)"
-        labels = np.array([int(c) if numeric else c for c in classes], dtype=np.int64 if numeric else object)
-        self._order = np.argsort(labels, kind="stable")
+        # The card lists classes as text ("0", "1"); a graph with an int64 label output answers with numbers.
+        labels = np.array(classes, dtype=np.int64 if output_type != "tensor(string)" else object)
+        self._order = np.argsort(labels)  # classes are distinct: every sort gives this one order
         self._sorted = labels[self._order]
 
     def __call__(self, labels: np.ndarray) -> np.ndarray:
-        positions = np.searchsorted(self._sorted, labels).clip(0, len(self._sorted) - 1)
+        # A label past the last class would index past the end: it is compared with the last, and refused.
+        positions = np.minimum(np.searchsorted(self._sorted, labels), len(self._sorted) - 1)
         if not np.array_equal(self._sorted[positions], labels):
             raise ValueError("the ONNX model gave a label its card does not list")
         return self._order[positions]

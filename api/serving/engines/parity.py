@@ -7,6 +7,7 @@ the label agreement recorded is the lower of the two.
 
 from __future__ import annotations
 
+import math
 from importlib import metadata
 from typing import Any
 
@@ -28,7 +29,7 @@ Answers = tuple[Any, Any]  # (scikit-learn's, the ONNX engine's); (None, None) f
 
 def compare(card: ModelCard, held_out: Answers, probes: Answers) -> OnnxCheck:
     """The check over held-out and probe rows: labels per set, differences over both."""
-    pairs = [(np.asarray(r, np.float64), np.asarray(c, np.float64)) for r, c in (held_out, probes) if r is not None]
+    pairs = [(np.asarray(r), np.asarray(c)) for r, c in (held_out, probes) if r is not None]
     versions = {p: metadata.version(p) for p in ("skl2onnx", "onnx", "onnxruntime")}
     counts = {"rows": _count(held_out), "probe_rows": _count(probes), "versions": versions}
     if not pairs:
@@ -77,7 +78,7 @@ def _count(answers: Answers) -> int:
 
 def _largest_difference(reference: np.ndarray, converted: np.ndarray) -> float:
     if reference.shape != converted.shape:
-        return float("inf")
-    difference = np.abs(reference - converted)
+        return math.inf
+    difference = np.abs(reference - converted)  # never empty: a set without rows is not compared
     # NaN where scikit-learn answered and ONNX did not (or the reverse) is the largest difference of all.
-    return float("inf") if np.isnan(difference).any() else float(difference.max(initial=0.0))
+    return math.inf if np.isnan(difference).any() else float(difference.max())
