@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from importlib import metadata
 
 import joblib
@@ -110,8 +111,14 @@ def _with_sklearn_version(tmp_path, version: str):
 def test_load_estimator_refuses_another_scikit_learn_version_by_default(tmp_path):
     save_tiny_classifier(tmp_path)
     card = _with_sklearn_version(tmp_path, "1.0.2")
-    with pytest.raises(BundleError, match=r"scikit-learn 1\.0\.2.*pin scikit-learn==1\.0\.2.*ALLOW_VERSION_MISMATCH"):
+    with pytest.raises(BundleError) as refused:
         load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+    installed = metadata.version("scikit-learn")
+    assert refused.value.message == (
+        f"saved with scikit-learn 1.0.2, but {installed} is installed: pin scikit-learn==1.0.2 in "
+        f"requirements.txt, or re-save the bundle with {installed} (or set ALLOW_VERSION_MISMATCH=true to "
+        "serve it anyway)."
+    )
 
 
 def test_load_estimator_serves_another_version_when_allowed_and_says_so(tmp_path):
@@ -211,3 +218,20 @@ def test_bundled_examples_are_small_and_load_cleanly():
         estimator, notes = load_estimator(bundle, card, allow_version_mismatch=False)
         assert notes == []
         assert list(np.asarray(estimator.feature_names_in_)) == card.feature_names
+
+
+def test_a_warning_while_unpickling_is_passed_on_as_a_note(tmp_path, monkeypatch):
+    card = saved(save_tiny_classifier, tmp_path)
+    path = tmp_path / "tiny-clf" / ARTIFACT_FILE
+    estimator, _ = load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+    # Pickled as if by scikit-learn 1.0.2 while the card says the installed version: scikit-learn warns on load.
+    monkeypatch.setattr("sklearn.base.__version__", "1.0.2")
+    joblib.dump(estimator, path)
+    monkeypatch.undo()
+    artifact = card.artifact.model_copy(update={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    _, notes = load_estimator(tmp_path / "tiny-clf", card.model_copy(update={"artifact": artifact}),
+                              allow_version_mismatch=False)
+    installed = re.escape(metadata.version("scikit-learn"))
+    said = re.compile(rf"Trying to unpickle estimator (\w+) from version 1\.0\.2 when using version {installed}\.")
+    assert notes and all(said.match(note) for note in notes)
+    assert "Pipeline" in {said.match(note).group(1) for note in notes}

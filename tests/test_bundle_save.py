@@ -145,6 +145,47 @@ def test_a_lost_onnx_model_is_served_on_scikit_learn_with_a_note(tmp_path):
         load_engine(bundle, card, engine="onnx", allow_version_mismatch=False)
 
 
+def test_an_onnx_file_onnxruntime_cannot_read_is_named_and_the_pickle_serves(tmp_path):
+    import hashlib
+
+    import onnxruntime
+
+    bundle = tmp_path / "penguins"
+    shutil.copytree(EXAMPLE_MODELS / "penguins", bundle)
+    garbage = b"\x08\x07 not a graph" * 30
+    (bundle / ONNX_FILE).write_bytes(garbage)
+    card = read_card(bundle)
+    onnx = card.onnx.model_copy(update={"sha256": hashlib.sha256(garbage).hexdigest()})
+    card = card.model_copy(update={"onnx": onnx})
+    try:  # onnxruntime's own words, cut as the message cuts them
+        onnxruntime.InferenceSession(garbage, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # whatever onnxruntime raises is what the message names
+        why = f"{type(exc).__name__}: {str(exc)[:200]}"
+    with pytest.raises(BundleError) as refused:
+        load_engine(bundle, card, engine="onnx", allow_version_mismatch=False)
+    unreadable = f"{bundle / ONNX_FILE} could not be loaded by onnxruntime ({why})"
+    assert refused.value.message == f"{unreadable}; re-save the bundle."
+    engine, notes = load_engine(bundle, card, engine="auto", allow_version_mismatch=False)
+    assert engine.name == "sklearn"
+    assert notes == [f"{unreadable}; served on scikit-learn instead"]
+
+
+def test_engine_onnx_names_why_a_bundle_has_no_onnx_model(tmp_path):
+    bundle = tmp_path / "penguins"
+    shutil.copytree(EXAMPLE_MODELS / "penguins", bundle)
+    older = read_card(bundle).model_copy(update={"onnx": None, "onnx_unavailable": None})
+    with pytest.raises(BundleError) as refused:
+        load_engine(bundle, older, engine="onnx", allow_version_mismatch=False)
+    assert refused.value.message == (
+        "penguins has no ONNX model (it was saved before freeport converted bundles), but ENGINE=onnx "
+        "requires one: set ENGINE=auto to serve it on scikit-learn."
+    )
+    unconvertible = older.model_copy(update={"onnx_unavailable": "skl2onnx has no converter for AddRatio"})
+    with pytest.raises(BundleError) as refused:
+        load_engine(bundle, unconvertible, engine="onnx", allow_version_mismatch=False)
+    assert refused.value.message.startswith("penguins has no ONNX model (skl2onnx has no converter for AddRatio), ")
+
+
 def test_check_explains_a_missing_or_empty_models_folder(tmp_path, capsys):
     assert main(["check", "--models-dir", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err == (

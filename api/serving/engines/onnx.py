@@ -51,18 +51,18 @@ class OnnxEngine:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        if missing_category is None:
-            missing_category = card.onnx.missing_category if card.onnx is not None else ""
-        self._missing_category = missing_category
+        # Only the converter runs a graph before its card records one (and says which string it tries).
+        self._missing_category = card.onnx.missing_category if missing_category is None else missing_category
         self._feed = _feed_layout(self._session.get_inputs(), card.feature_names)
-        self._task = "regression" if card.task == "regression" else (
-            "probabilities" if card.probabilities else "labels"
-        )
+        classifier = card.task == "classification"
+        self._probabilities = classifier and card.probabilities
         outputs = self._session.get_outputs()
         # Classifiers: label then probabilities (zipmap off); regressors: the value.
-        self._output = outputs[1].name if self._task == "probabilities" else outputs[0].name
-        if self._task == "labels":
-            self._label_index = _LabelIndex(card.classes or [], outputs[0].type)
+        self._output = outputs[1].name if self._probabilities else outputs[0].name
+        # Label-only classifiers (LinearSVC, …): the label, as its index in the card's classes.
+        self._label_index = (
+            _LabelIndex(card.classes or [], outputs[0].type) if classifier and not card.probabilities else None
+        )
 
     def _to_arrays(self, rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         feed = {}
@@ -71,24 +71,22 @@ class OnnxEngine:
                 # NumPy turns None into NaN itself for float arrays: one C-level pass per batch.
                 get = itemgetter(*names)
                 feed[input_name] = np.array([get(row) for row in rows], dtype=dtype)
-                continue
-            name = names[0]
-            if dtype is object:
+            elif dtype is object:
                 # A string tensor cannot hold NaN: send the string the graph's encoder learned for it.
-                missing = self._missing_category
+                name, missing = names[0], self._missing_category
                 values = [missing if (v := row[name]) is None else v for row in rows]
+                feed[input_name] = np.array(values, dtype=object)[:, np.newaxis]
             else:
-                values = [row[name] for row in rows]
-            feed[input_name] = np.array(values, dtype=dtype).reshape(-1, 1)
+                feed[input_name] = np.array([row[names[0]] for row in rows], dtype=dtype)[:, np.newaxis]
         return feed
 
     def run(self, rows: list[dict[str, Any]]) -> Any:
         result = self._session.run([self._output], self._to_arrays(rows))[0]
-        if self._task == "probabilities":
+        if self._probabilities:
             return result
-        if self._task == "labels":
-            return self._label_index(result.reshape(-1))
-        return result.reshape(-1)
+        if self._label_index is not None:
+            return self._label_index(result.ravel())
+        return result.ravel()
 
 
 def _feed_layout(inputs: list[Any], features: list[str]) -> list[tuple[str, list[str], Any]]:
