@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from importlib import metadata
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -129,6 +131,19 @@ def test_load_estimator_serves_another_version_when_allowed_and_says_so(tmp_path
     assert any("1.0.2" in note and "ALLOW_VERSION_MISMATCH" in note for note in notes)
 
 
+def _replaced_artifact(bundle: Path, card, payload: bytes):
+    """``bundle``'s card once its model.joblib holds ``payload``, checksum included, as if it had been saved so."""
+    (bundle / ARTIFACT_FILE).write_bytes(payload)
+    return card.model_copy(update={"artifact": card.artifact.model_copy(
+        update={"sha256": hashlib.sha256(payload).hexdigest()})})
+
+
+def _dumped(estimator) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer)
+    return buffer.getvalue()
+
+
 # A pickle is a program that names what to import: these name what a student's bundle most often lacks.
 MAIN_ONLY = b"c__main__\nadd_ratio\n."  # a function defined in the notebook that saved the model
 MODULE_GONE = b"cstudent_features\nadd_ratio\n."  # a module of theirs the repository does not have
@@ -157,15 +172,11 @@ MODULE_GONE = b"cstudent_features\nadd_ratio\n."  # a module of theirs the repos
     ids=["defined-in-main", "module-missing", "garbage"],
 )
 def test_load_estimator_says_why_a_pickle_does_not_load_and_what_to_do(tmp_path, payload, error, advice):
-    card = saved(save_tiny_classifier, tmp_path)
-    path = tmp_path / "tiny-clf" / ARTIFACT_FILE
-    path.write_bytes(payload)
-    artifact = card.artifact.model_copy(update={"sha256": hashlib.sha256(payload).hexdigest()})
-    card = card.model_copy(update={"artifact": artifact})
+    bundle = tmp_path / "tiny-clf"
+    card = _replaced_artifact(bundle, saved(save_tiny_classifier, tmp_path), payload)
     with pytest.raises(BundleError) as refused:
-        load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
-    message = refused.value.message
-    assert message == f"{path} could not be unpickled ({error}); {advice}"
+        load_estimator(bundle, card, allow_version_mismatch=False)
+    assert refused.value.message == f"{bundle / ARTIFACT_FILE} could not be unpickled ({error}); {advice}"
 
 
 def test_read_card_explains_a_missing_or_broken_card(tmp_path):
@@ -221,17 +232,39 @@ def test_bundled_examples_are_small_and_load_cleanly():
 
 
 def test_a_warning_while_unpickling_is_passed_on_as_a_note(tmp_path, monkeypatch):
+    bundle = tmp_path / "tiny-clf"
     card = saved(save_tiny_classifier, tmp_path)
-    path = tmp_path / "tiny-clf" / ARTIFACT_FILE
-    estimator, _ = load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+    estimator, _ = load_estimator(bundle, card, allow_version_mismatch=False)
     # Pickled as if by scikit-learn 1.0.2 while the card says the installed version: scikit-learn warns on load.
     monkeypatch.setattr("sklearn.base.__version__", "1.0.2")
-    joblib.dump(estimator, path)
+    payload = _dumped(estimator)
     monkeypatch.undo()
-    artifact = card.artifact.model_copy(update={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
-    _, notes = load_estimator(tmp_path / "tiny-clf", card.model_copy(update={"artifact": artifact}),
-                              allow_version_mismatch=False)
+    _, notes = load_estimator(bundle, _replaced_artifact(bundle, card, payload), allow_version_mismatch=False)
     installed = re.escape(metadata.version("scikit-learn"))
     said = re.compile(rf"Trying to unpickle estimator (\w+) from version 1\.0\.2 when using version {installed}\.")
     assert notes and all(said.match(note) for note in notes)
     assert "Pipeline" in {said.match(note).group(1) for note in notes}
+
+
+def test_a_pickle_whose_columns_are_not_the_cards_is_refused_with_both_lists(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    card = saved(save_tiny_classifier, tmp_path)
+    bundle = tmp_path / "tiny-clf"
+    listed = card.feature_names + card.unused_columns
+    renamed = card.model_copy(update={"features": [card.features[0].model_copy(update={"name": "years"}),
+                                                   *card.features[1:]]})
+    with pytest.raises(BundleError) as refused:
+        load_estimator(bundle, renamed, allow_version_mismatch=False)
+    assert refused.value.message == (
+        f"{bundle / ARTIFACT_FILE} expects features {listed} but its card lists {['years', *listed[1:]]}; "
+        "re-save the bundle so the two agree."
+    )
+    # A model.joblib replaced by hand with one fitted on a bare array knows no column names at all.
+    bare = _replaced_artifact(bundle, card, _dumped(LogisticRegression().fit(np.eye(4), [0, 1, 0, 1])))
+    with pytest.raises(BundleError) as refused:
+        load_estimator(bundle, bare, allow_version_mismatch=False)
+    assert refused.value.message == (
+        f"{bundle / ARTIFACT_FILE} expects features [] but its card lists {listed}; "
+        "re-save the bundle so the two agree."
+    )
