@@ -113,6 +113,9 @@ class Case:
     converts: bool = True
     reason: str = ""  # a phrase the one-line reason must contain, when it does not convert
     missing_category: str | None = None  # the string the graph must take for a missing category
+    # How the kept graph declares its inputs (STRATEGIES): the first that agrees, so a later one means the
+    # earlier ones disagreed on this pipeline.
+    conversion: str = "float32"
     label_only: bool = False
     marks: tuple = ()
 
@@ -131,12 +134,14 @@ CASES = [
     Case("ridge", diabetes, lambda: Ridge(alpha=0.5)),
     Case("logistic-multiclass", iris, lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))),
     Case(
-        "scaler-hgb", diabetes, lambda: make_pipeline(StandardScaler(), HistGradientBoostingRegressor(random_state=0))
+        "scaler-hgb", diabetes, lambda: make_pipeline(StandardScaler(), HistGradientBoostingRegressor(random_state=0)),
+        conversion="float64 with float64 tree thresholds",
     ),
     Case(
         "scaler-hgb-classifier",
         lambda: split(*load_breast_cancer(return_X_y=True, as_frame=True)),
         lambda: make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=30, random_state=0)),
+        conversion="float64 preprocessing, float32 final estimator",
     ),
     Case(
         "imputer-scaler-logistic",
@@ -297,6 +302,7 @@ def test_pipeline_converts_and_agrees_or_says_why_not_in_one_line(case, tmp_path
     assert card.onnx is not None, card.onnx_unavailable
     check = card.onnx.check
     assert check.passed and check.rows == len(test) and check.probe_rows >= 10
+    assert check.conversion == case.conversion
     if case.missing_category is not None:
         assert card.onnx.missing_category == case.missing_category
     assert_onnx_agrees(card, onnx_engine, model, rows_from_frame(test, card.feature_names))

@@ -72,3 +72,36 @@ def test_the_closest_failed_attempt_is_measured_by_labels_first_then_by_the_diff
     labels_only = _check(label_agreement=0.5, min_label_agreement=0.999, max_difference=0.0, max_difference_allowed=0.0)
     assert _distance(labels_only) == (0.5, 0.0)
     assert min([None, probabilities, labels_only], key=_distance) is probabilities
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            RuntimeError("FunctionTransformer is not supported unless the transform function is None."),
+            "skl2onnx has no converter for FunctionTransformer (a custom function)",
+        ),
+        (
+            RuntimeError("Unable to find a shape calculator for type '<class 'student.features.AddRatio'>'.\n"
+                         "It usually means the pipeline being converted contains a transformer or a predictor"),
+            "skl2onnx has no converter for AddRatio",
+        ),
+        (
+            RuntimeError("Unable to find converter for type '<class 'sklearn.preprocessing.SplineTransformer'>'"),
+            "skl2onnx has no converter for SplineTransformer",
+        ),
+        (
+            RuntimeError("Inputs and outputs should have the same type (tensor(string) != tensor(float))"),
+            "skl2onnx cannot convert a step that takes text and numbers or booleans together",
+        ),
+        (
+            NotImplementedError("Option 'nocl' is not supported for this model."),
+            "skl2onnx cannot convert it (NotImplementedError: Option 'nocl' is not supported for this model.)",
+        ),
+    ],
+    ids=["function-transformer", "no-shape-calculator", "no-converter", "mixed-types", "anything-else"],
+)
+def test_why_skl2onnx_could_not_convert_names_the_step_when_it_can(error, reason):
+    from api.serving.engines.convert import _why_not
+
+    assert _why_not(error) == reason
