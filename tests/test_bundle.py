@@ -268,3 +268,12 @@ def test_a_pickle_whose_columns_are_not_the_cards_is_refused_with_both_lists(tmp
         f"{bundle / ARTIFACT_FILE} expects features [] but its card lists {listed}; "
         "re-save the bundle so the two agree."
     )
+
+
+def test_save_bundle_by_default_writes_to_models_here_verifies_and_keeps_three_examples(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    frame, target = mixed_frame()
+    card = save_bundle(mixed_pipeline(frame, target), frame, target, "by_default")
+    assert card == read_card(tmp_path / "models" / "by_default")
+    assert (card.title, card.description, card.target_label, len(card.examples)) == ("By default", "", "", 3)
+    assert "  serving   loads and answers in " in capsys.readouterr().out  # loaded in a fresh Python first

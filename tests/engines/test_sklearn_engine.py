@@ -8,6 +8,7 @@ type, its missing values, the fitted order and the unread columns, with an estim
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ FEATURES = [
     FeatureSpec(name="express", type="boolean"),
     FeatureSpec(name="member", type="boolean", nullable=True),
     FeatureSpec(name="zone", type="category", categories=["north", "south"], nullable=True),
-    FeatureSpec(name="weekday", type="category", categories=["mon", "tue"], dtype="category"),
+    FeatureSpec(name="weekday", type="category", categories=["mon", "tue", "wed"], dtype="category"),
 ]
 ROWS = [
     {"distance": 2.5, "stops": 1, "rooms": 3, "express": True, "member": False, "zone": "north", "weekday": "tue"},
@@ -61,7 +62,8 @@ def test_the_frame_has_the_fitted_columns_in_the_fitted_order_each_typed_as_in_t
         "weekday": "category", "note": "object", "distance": "float64", "stops": "int64", "rooms": "float64",
         "express": "bool", "member": "object", "zone": "str",  # pandas 3 reads text as its str dtype
     }
-    assert list(frame["weekday"].cat.categories) == ["mon", "tue"]
+    # Every category of training, in its order, though this batch has only two: codes mean what they meant.
+    assert list(frame["weekday"].cat.categories) == ["mon", "tue", "wed"]
     assert frame["weekday"].tolist() == ["tue", "mon"]
     # Missing values are NaN, as pandas read them in training, never None.
     assert frame["stops"].tolist() == [1, 0] and frame["express"].tolist() == [True, False]
@@ -83,3 +85,25 @@ def test_answers_are_probabilities_class_indices_or_values_as_the_card_says(card
 
     values = SklearnEngine(regression, Values()).run(ROWS)
     assert values.dtype == np.float64 and values.tolist() == [3.0, 4.0]
+
+
+def test_a_batch_without_missing_values_gets_the_same_column_types(card):
+    estimator = KeepsFrame()
+    engine = SklearnEngine(card, estimator)
+    engine.run(ROWS)
+    with_missing = dict(estimator.frame.dtypes)
+    engine.run([ROWS[0], ROWS[0]])
+    assert dict(estimator.frame.dtypes) == with_missing
+
+
+def test_a_transform_that_makes_nan_says_so_in_the_answer_not_as_a_warning(card):
+    class LogOfDistance(KeepsFrame):
+        def predict(self, frame):
+            return np.log(frame["distance"].to_numpy())
+
+    regression = card.model_copy(update={"task": "regression", "classes": None})
+    rows = [{**ROWS[0], "distance": -1.0}, ROWS[0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        answers = SklearnEngine(regression, LogOfDistance()).run(rows)
+    assert math.isnan(answers[0]) and answers[1] == pytest.approx(math.log(2.5))

@@ -40,7 +40,8 @@ class SklearnEngine:
         self._pd = pd
         self._estimator = estimator
         specs = {f.name: f for f in card.features}
-        fitted = [str(n) for n in getattr(estimator, "feature_names_in_", card.feature_names)]
+        # Every estimator has its column names: save_bundle and load_estimator refuse one without.
+        fitted = [str(n) for n in estimator.feature_names_in_]
         # (name, spec or None for a column the estimator never reads), in the fitted order.
         self._columns = [(name, specs.get(name)) for name in fitted]
         self._probabilities = card.task == "classification" and card.probabilities
