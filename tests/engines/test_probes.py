@@ -21,7 +21,7 @@ FEATURES = [
     FeatureSpec(name="zone", type="category", categories=["north", "south"], nullable=True, default="south"),
     FeatureSpec(name="rooms", type="category", categories=[1, 2, 4]),
     FeatureSpec(name="express", type="boolean"),
-    FeatureSpec(name="tip", type="number"),  # no range recorded: nothing to go past
+    FeatureSpec(name="tip", type="number", minimum=0.5),  # one end only (a card edited by hand): nothing past
 ]
 EXAMPLE = {"distance": 12.0, "fare": 6.0, "stops": 2, "zone": "north", "rooms": 2, "express": True, "tip": 1.5}
 
@@ -29,7 +29,7 @@ EXAMPLE = {"distance": 12.0, "fare": 6.0, "stops": 2, "zone": "north", "rooms": 
 def test_probe_rows_change_one_typical_row_one_feature_at_a_time_then_add_the_cards_examples(tmp_path):
     card = saved(save_tiny_classifier, tmp_path).model_copy(update={"features": FEATURES, "examples": [EXAMPLE]})
     # Typical: the recorded default, else the first category, False, the minimum, or a whole-number minimum.
-    base = {"distance": 5.5, "fare": 4.25, "stops": 1, "zone": "south", "rooms": 1, "express": False, "tip": None}
+    base = {"distance": 5.5, "fare": 4.25, "stops": 1, "zone": "south", "rooms": 1, "express": False, "tip": 0.5}
     changes = [
         {},
         {"distance": None}, {"zone": None}, {"distance": None, "zone": None},
@@ -45,6 +45,7 @@ def test_probe_rows_change_one_typical_row_one_feature_at_a_time_then_add_the_ca
     assert rows == [{**base, **change} for change in changes] + [EXAMPLE]
     # Integers stay whole numbers past their range, as the API would receive them.
     assert {type(row["stops"]) for row in rows} == {int}
+    assert {type(row["express"]) for row in rows} == {bool}  # False, as the API passes a boolean on, not 0
     assert {type(row["distance"]) for row in rows if row["distance"] is not None} == {float}
 
 
