@@ -4,6 +4,7 @@ the strategies it tries for a pipeline, and the text imputers it must rewrite (a
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pandas as pd
@@ -120,3 +121,33 @@ def test_only_imputers_fitted_on_text_that_look_for_nan_are_rewritten_and_only_i
 def test_the_strings_tried_for_a_missing_category(features, text_imputers, candidates):
     card = type("Card", (), {"features": features})()
     assert convert._missing_candidates(card, text_imputers) == candidates
+
+
+@pytest.fixture(scope="module")
+def fitted_card(tmp_path_factory):
+    from tests.factories import save_tiny_classifier, saved
+
+    frame, target = mixed_frame()
+    return mixed_pipeline(frame, target), saved(save_tiny_classifier, tmp_path_factory.mktemp("models")), frame
+
+
+def test_without_skl2onnx_a_bundle_serves_on_scikit_learn_and_says_what_to_install(fitted_card, monkeypatch):
+    model, card, frame = fitted_card
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # as on a machine with requirements.txt alone
+    result = convert.convert_to_onnx(model, card, convert.rows_from_frame(frame, card.feature_names))
+    assert result == convert.Conversion(
+        None, "skl2onnx is not installed (requirements/train.in); served on scikit-learn", None
+    )
+
+
+def test_a_bug_in_the_converter_does_not_stop_the_bundle_from_being_saved(fitted_card, monkeypatch):
+    model, card, frame = fitted_card
+
+    def broken(card):
+        raise RuntimeError("a bug in freeport\nwith a traceback")
+
+    monkeypatch.setattr(convert, "probe_rows", broken)
+    result = convert.convert_to_onnx(model, card, convert.rows_from_frame(frame, card.feature_names))
+    assert result == convert.Conversion(
+        None, "the ONNX conversion failed (RuntimeError: a bug in freeport); served on scikit-learn", None
+    )

@@ -77,18 +77,12 @@ class UnconvertibleError(Exception):
 
 def rows_from_frame(frame: Any, names: list[str]) -> list[dict[str, Any]]:
     """Rows as the API receives them: plain Python values, None where missing."""
-    rows = []
-    for record in frame[names].to_dict("records"):
-        rows.append({k: None if _missing(v) else _plain(v) for k, v in record.items()})
-    return rows
+    # to_dict gives Python scalars, not NumPy ones; only the missing values need saying.
+    return [{k: None if _missing(v) else v for k, v in record.items()} for record in frame[names].to_dict("records")]
 
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def convert_to_onnx(estimator: Any, card: ModelCard, check_rows: list[dict[str, Any]]) -> Conversion:
