@@ -98,8 +98,13 @@ def test_load_estimator_explains_a_git_lfs_pointer(tmp_path):
     (tmp_path / "tiny-clf" / ARTIFACT_FILE).write_text(
         "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12345\n"
     )
-    with pytest.raises(BundleError, match="Git LFS pointer.*git lfs pull"):
+    with pytest.raises(BundleError) as refused:
         load_estimator(tmp_path / "tiny-clf", card, allow_version_mismatch=False)
+    assert refused.value.message == (
+        f"{tmp_path / 'tiny-clf' / ARTIFACT_FILE} is a Git LFS pointer, not the model: the platform cloned the "
+        "repository without LFS. Commit the file itself (bundles are small), or run `git lfs pull` in the build "
+        "command."
+    )
 
 
 def _with_sklearn_version(tmp_path, version: str):
