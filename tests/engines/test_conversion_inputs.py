@@ -43,6 +43,7 @@ def _names(estimator) -> list[str]:
 
 def test_each_pipeline_is_tried_only_the_ways_that_apply_to_it():
     assert _names(Ridge()) == ["float32", "float64"]
+    assert _names(make_pipeline(Ridge())) == ["float32", "float64"]  # one step: nothing comes before the final one
     assert _names(make_pipeline(StandardScaler(), Ridge())) == [
         "float32", "float64 preprocessing, float32 final estimator", "float64"
     ]
