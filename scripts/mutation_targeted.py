@@ -94,6 +94,17 @@ def run(name: str, files: list[str], limit: float = 600.0) -> int:
         time.sleep(0.05)
 
 
+def clean(todo: list[tuple[Path, str]]) -> bool:
+    """Whether every test file the mutants will meet passes with no mutant in place, as mutmut checks first:
+    otherwise each mutant would count as caught by a test that fails anyway."""
+    files = sorted({file for _, name in todo for group in targets(name) for file in group})
+    if files and run("", files) != 0:
+        print(f"the tests fail with no mutant in place: python -m pytest {' '.join(files)} (in mutants/)",
+              file=sys.stderr)
+        return False
+    return True
+
+
 def record(meta: Path, name: str, code: int) -> None:
     """Into mutmut's results, re-read first: another worker writes the same file."""
     results = json.loads(meta.read_text())
@@ -135,6 +146,8 @@ def main() -> int:
     deadline = time.time() + args.minutes * 60
     os.chdir(RESULTS)  # mutmut's mutated copy of the repository, tests included
     sys.path.insert(0, os.getcwd())
+    if not clean(todo):
+        return 1
     index, children = 0, []
     for worker in range(1, args.workers):  # worker i takes every workers-th mutant
         pid = os.fork()
