@@ -126,3 +126,11 @@ def test_an_estimator_that_cannot_predict_its_own_training_rows_is_refused_in_it
         f"the estimator cannot predict the first rows of its own training frame (ValueError: {first_line}); "
         "pass the frame it was fitted on, with the same column types."
     )
+
+
+def test_a_name_that_cannot_be_a_url_is_refused_with_the_rule_and_an_example(fitted, tmp_path):
+    frame, target, model = fitted
+    assert _refusal(save_bundle, model, frame, target, "My Model", models_dir=tmp_path) == (
+        "'My Model' cannot name a model: use lower-case letters, digits, '-' and '_' (at most 63, starting with "
+        "a letter or digit), e.g. 'house-prices'; it becomes the URL."
+    )
