@@ -21,6 +21,7 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
 
 import argparse  # noqa: E402
+import fcntl  # noqa: E402
 import fnmatch  # noqa: E402
 import json  # noqa: E402
 import signal  # noqa: E402
@@ -106,12 +107,15 @@ def clean(todo: list[tuple[Path, str]]) -> bool:
 
 
 def record(meta: Path, name: str, code: int) -> None:
-    """Into mutmut's results, re-read first: another worker writes the same file."""
-    results = json.loads(meta.read_text())
-    results["exit_code_by_key"][name] = code
-    partial = meta.with_name(f"{meta.name}.{os.getpid()}")
-    partial.write_text(json.dumps(results, indent=4))
-    os.replace(partial, meta)
+    """Into mutmut's results. Workers share a module's file: each reads and writes it under a lock, so
+    neither writes over the verdict the other has just added."""
+    with meta.with_name(f"{meta.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(meta.read_text())
+        results["exit_code_by_key"][name] = code
+        partial = meta.with_name(f"{meta.name}.{os.getpid()}")
+        partial.write_text(json.dumps(results, indent=4))
+        os.replace(partial, meta)  # whole, for a reader such as mutation_scores.py
 
 
 def work(todo: list[tuple[Path, str]], deadline: float) -> None:
