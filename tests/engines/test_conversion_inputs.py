@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from api.serving.card import FeatureSpec
+from api.serving.card import FeatureSpec, ModelCard
 from api.serving.engines import convert
 from tests.factories import mixed_frame, mixed_pipeline
 
@@ -120,7 +120,7 @@ def test_only_imputers_fitted_on_text_that_look_for_nan_are_rewritten_and_only_i
     ],
 )
 def test_the_strings_tried_for_a_missing_category(features, text_imputers, candidates):
-    card = type("Card", (), {"features": features})()
+    card = ModelCard.model_construct(features=features)
     assert convert._missing_candidates(card, text_imputers) == candidates
 
 
