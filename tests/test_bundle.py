@@ -282,3 +282,27 @@ def test_save_bundle_by_default_writes_to_models_here_verifies_and_keeps_three_e
     assert card == read_card(tmp_path / "models" / "by_default")
     assert (card.title, card.description, card.target_label, len(card.examples)) == ("By default", "", "", 3)
     assert "  serving   loads and answers in " in capsys.readouterr().out  # loaded in a fresh Python first
+
+
+def test_a_module_importable_only_beside_the_notebook_is_refused_as_the_server_would(tmp_path, monkeypatch):
+    # A notebook's folder is on its own sys.path, not on the server's (which runs in the repository):
+    # the fresh Python that checks a save runs there too, so a pickle needing such a module is refused now.
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "beside_notebook.py").write_text("def doubled(x):\n    return x * 2\n")
+    monkeypatch.chdir(notebooks)
+    monkeypatch.syspath_prepend(str(notebooks))
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    import beside_notebook
+
+    frame, target = mixed_frame()
+    frame = frame[["age"]]
+    model = make_pipeline(FunctionTransformer(beside_notebook.doubled), LogisticRegression()).fit(frame, target)
+    with pytest.raises(BundleError) as refused:
+        save_bundle(model, frame, target, "beside", models_dir=tmp_path / "models")
+    assert str(refused.value).startswith("the bundle does not load in a fresh Python the way the server loads it: ")
+    assert "the module 'beside_notebook' it needs is not importable here: add it to the repository" in str(refused.value)
+    assert not (tmp_path / "models" / "beside").exists()

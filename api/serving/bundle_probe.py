@@ -39,8 +39,10 @@ def verify_in_fresh_python(bundle_dir: Path, card: ModelCard, estimator: Any) ->
     expected = Predictor(card, SklearnEngine(card, estimator)).predict(card.examples)
     root = str(REPOSITORY)  # so `api` imports from a notebook anywhere
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    command = [sys.executable, "-m", "api.bundle", "probe", str(bundle_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+    command = [sys.executable, "-m", "api.bundle", "probe", str(Path(bundle_dir).resolve())]
+    # Run where the server runs (make run, the Procfile, the Dockerfile's WORKDIR): `-m` puts the working
+    # directory on sys.path, so a module beside the notebook would import here and not on the server.
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=900, check=False)
     lines = done.stdout.strip().splitlines()
     report = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
     if done.returncode != 0 or "error" in report or not report:
