@@ -53,6 +53,20 @@ TARGETS = {
     "api.serving.engines.double_trees.": (
         [f"{ENGINES}test_double_trees.py", f"{ENGINES}test_conversion.py"], [f"{ENGINES}test_agreement.py"]
     ),
+    "api.serving.card.": (["tests/test_card.py"], ["tests/test_bundle.py", "tests/test_schemas.py"]),
+    "api.serving.fields.": (
+        ["tests/test_strict_types.py", "tests/test_ranges.py", "tests/test_batch_rules.py"],
+        ["tests/test_out_of_range.py", "tests/test_schemas.py", "tests/test_openapi_snapshot.py"],
+    ),
+    "api.serving.schemas.": (
+        ["tests/test_schemas.py", "tests/test_batch_rules.py"],
+        ["tests/test_strict_types.py", "tests/test_openapi_snapshot.py", "tests/test_contracts.py"],
+    ),
+    "api.serving.predictor.": (["tests/test_predictor.py"], [f"{ENGINES}test_batching.py", "tests/test_predict.py"]),
+    "api.serving.batching.": ([f"{ENGINES}test_batching.py"], ["tests/test_predict.py", "tests/test_contracts.py"]),
+    "api.serving.registry.": (["tests/test_registry.py"], ["tests/test_contracts.py", "tests/test_out_of_range.py"]),
+    "api.errors.": (["tests/test_errors.py"], ["tests/test_contracts.py", "tests/test_predict.py"]),
+    "api.storage.predlog.": (["tests/test_spill.py", "tests/test_predlog.py"], ["tests/test_contracts.py"]),
 }
 
 
