@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -199,3 +200,47 @@ def test_requests_reach_the_model_in_the_order_they_arrived(tiny, inline, wait_s
     answers = asyncio.run(main())
     assert seen == [20, 21, 22, 23, 24]
     assert [outcome for outcome, _ in answers] == [predictor.predict([row])[0] for row in rows]
+
+
+def test_a_full_batch_goes_at_once_however_long_the_wait(tiny):
+    # MICRO_BATCH_WAIT_MS is how long a partial batch waits for company; a full one has none to wait for.
+    card, predictor = tiny
+    predict, calls = counting(predictor)
+    batcher = MicroBatcher(predict, max_rows=4, wait_seconds=60, inline=False)
+    rows = random_rows(card, 4, seed=6)
+
+    async def main():
+        return await asyncio.wait_for(asyncio.gather(*(batcher.predict_one(row) for row in rows)), timeout=10)
+
+    answers = asyncio.run(main())
+    assert [outcome for outcome, _ in answers] == predictor.predict(rows)
+    assert calls == [4]
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_model_call_off_the_event_loop_leaves_it_free_and_an_inline_one_stays_on_it(tiny, inline):
+    # scikit-learn calls (inline=False) run in a worker thread, so a slow one does not stop the server
+    # answering others meanwhile; sub-millisecond ONNX calls (inline=True) skip the thread hop.
+    card, predictor = tiny
+    row = random_rows(card, 1)[0]
+    freed = threading.Event()
+    threads = []
+
+    def predict(rows):
+        threads.append(threading.get_ident())
+        if not inline:  # the loop sets this while the call is still running, or never
+            assert freed.wait(timeout=10), "the event loop stood still while the model call ran"
+        return predictor.predict(rows)
+
+    batcher = MicroBatcher(predict, max_rows=4, wait_seconds=0.001, inline=inline)
+
+    async def main():
+        pending = asyncio.ensure_future(batcher.predict_one(row))
+        while not threads:  # until the call has started
+            await asyncio.sleep(0)
+        freed.set()
+        return await asyncio.wait_for(pending, timeout=10), threading.get_ident()
+
+    (outcome, _), loop_thread = asyncio.run(main())
+    assert outcome == predictor.predict([row])[0]
+    assert (threads[0] == loop_thread) is inline
