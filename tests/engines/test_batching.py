@@ -244,3 +244,28 @@ def test_a_model_call_off_the_event_loop_leaves_it_free_and_an_inline_one_stays_
     (outcome, _), loop_thread = asyncio.run(main())
     assert outcome == predictor.predict([row])[0]
     assert (threads[0] == loop_thread) is inline
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_failure_that_names_no_row_fails_every_request_of_the_call(tiny, inline):
+    # A PredictionFailedError blaming no row in particular leaves nothing to retry without: each request
+    # queued in the call gets it, rather than the call going round again for ever.
+    card, _ = tiny
+    calls = []
+
+    def fails_whole(rows):
+        calls.append(len(rows))
+        raise PredictionFailedError("the model is unavailable", failures=None)
+
+    batcher = MicroBatcher(fails_whole, max_rows=8, wait_seconds=0.001, inline=inline)
+    rows = random_rows(card, 3, seed=3)
+
+    async def main():
+        return await asyncio.wait_for(
+            asyncio.gather(*(batcher.predict_one(row) for row in rows), return_exceptions=True), timeout=10
+        )
+
+    answers = asyncio.run(main())
+    assert [str(answer) for answer in answers] == ["the model is unavailable"] * 3
+    assert all(isinstance(answer, PredictionFailedError) for answer in answers)
+    assert calls == [3]
