@@ -1,15 +1,15 @@
 """Run mutants against the test files that concern them, the module's own first (docs/mutation.md).
 
-    python scripts/mutation_targeted.py [--minutes N] [--workers N] [PATTERN ...]
+    python scripts/mutation_targeted.py [--minutes N] [--workers N] [--again] [PATTERN ...]
 
 mutmut runs every test that reaches a mutated function: for code that saving a bundle reaches, that is
-a minute or more for each mutant that survives. This runs each mutant mutmut has not run yet (or each
-one matching a PATTERN, e.g. 'api.serving.engines.probes.*', again) the way mutmut runs one, with its
-name in MUTANT_UNDER_TEST, but against its module's own test files first (TARGETS) and, only if it
-survives them, against the broader ones; each in a child forked from a process that imported the heavy
-libraries once, so a caught mutant costs a few seconds. Verdicts go into mutmut's own results
-(mutants/*.meta: 1 caught, 0 missed), which scripts/mutation_scores.py reads. Needs the mutants/ a
-`make mutation` run made. Run from the repository's root.
+a minute or more for each mutant that survives. This runs each mutant mutmut has not run yet (those
+matching a PATTERN only, e.g. 'api.serving.engines.probes.*'; with --again, those run already too)
+the way mutmut runs one, with its name in MUTANT_UNDER_TEST, but against its module's own test files
+first (TARGETS) and, only if it survives them, against the broader ones; each in a child forked from a
+process that imported the heavy libraries once, so a caught mutant costs a few seconds. Verdicts go
+into mutmut's own results (mutants/*.meta: 1 caught, 0 missed), which scripts/mutation_scores.py
+reads. Needs the mutants/ a `make mutation` run made. Run from the repository's root.
 """
 
 from __future__ import annotations
@@ -74,13 +74,13 @@ def targets(name: str) -> tuple[list[str], list[str]] | None:
     return next((files for prefix, files in TARGETS.items() if name.startswith(prefix)), None)
 
 
-def pending(patterns: list[str]) -> list[tuple[Path, str]]:
-    """(results file, mutant name) for each mutant to run: not run yet, or matching a pattern."""
+def pending(patterns: list[str], again: bool) -> list[tuple[Path, str]]:
+    """(results file, mutant name) for each mutant to run: matching a pattern if any, not run yet unless again."""
     found = []
     for meta in sorted(RESULTS.rglob("*.py.meta")):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            wanted = any(fnmatch.fnmatch(name, p) for p in patterns) if patterns else code is None
-            if wanted and targets(name):
+            matches = not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)
+            if matches and (again or code is None) and targets(name):
                 found.append((meta.resolve(), name))
     return found
 
@@ -152,14 +152,15 @@ def work(todo: list[tuple[Path, str]], deadline: float) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("patterns", nargs="*", help="mutant names or globs to run again (default: those not run)")
+    parser.add_argument("patterns", nargs="*", help="mutant names or globs (default: every mutant)")
+    parser.add_argument("--again", action="store_true", help="run those already run too (default: only those not)")
     parser.add_argument("--minutes", type=float, default=60, help="start no mutant after this long")
     parser.add_argument("--workers", type=int, default=1, help="mutants run at once (default 1)")
     args = parser.parse_args()
     if not RESULTS.is_dir():
         print("no mutants/ here: run `make mutation` first", file=sys.stderr)
         return 2
-    todo = pending(args.patterns)
+    todo = pending(args.patterns, args.again)
     print(f"{len(todo)} mutants to run", flush=True)
     deadline = time.time() + args.minutes * 60
     os.chdir(RESULTS)  # mutmut's mutated copy of the repository, tests included
