@@ -51,9 +51,7 @@ def _int_categories(spec: FeatureSpec) -> bool:
 def _json_schema(spec: FeatureSpec, tolerance: float | None) -> dict[str, Any]:
     if spec.type == "category":
         return {"type": "integer" if _int_categories(spec) else "string", "enum": list(spec.categories or [])}
-    if spec.type == "boolean":
-        return {"type": "boolean"}
-    schema: dict[str, Any] = {"type": spec.type}
+    schema: dict[str, Any] = {"type": spec.type}  # a boolean has no range: {"type": "boolean"} alone
     if spec.type == "integer":
         schema["format"] = "int64"
     bounds = _accepted(spec, tolerance)
