@@ -7,7 +7,7 @@ import pytest
 from api.serving.bundle import load_estimator
 from api.serving.card import read_card
 from api.serving.schemas import build_schemas
-from tests.factories import EXAMPLE_MODELS
+from tests.factories import EXAMPLE_MODELS, save_tiny_classifier, saved
 
 MODELS = sorted(p.name for p in EXAMPLE_MODELS.iterdir())
 
@@ -152,3 +152,30 @@ def test_a_field_sent_under_its_python_name_is_an_unknown_field(serve):
             {"field": f"{at}island", "message": "this field is required", "hint": None},
             {"field": f"{at}f0", "message": "unknown field", "hint": "remove it; /docs lists the fields"},
         ]
+
+
+@pytest.mark.parametrize("tolerance", [None, 0.05])
+def test_each_kind_of_field_has_its_exact_json_schema(tmp_path, tolerance):
+    # The example models have no boolean field: the tiny one has each kind (integer, nullable number,
+    # nullable category, boolean), and a client generator reads exactly these keywords.
+    card = saved(save_tiny_classifier, tmp_path)
+    properties = build_schemas(card, tolerance=tolerance, max_batch_rows=10).features.model_json_schema()["properties"]
+    for name, prop in properties.items():
+        assert prop.pop("examples") == [next(s.default for s in card.features if s.name == name)]
+    served = "a value outside is served and named in the response's `out_of_range`"
+    age_limits = {"minimum": 14, "maximum": 83} if tolerance else {}
+    age_words = "accepted: 14 to 83" if tolerance else served
+    assert properties == {
+        "age": {"description": f"Age in years. Seen in training: 18 to 79; {age_words}.", "format": "int64",
+                "title": "Age", "type": "integer", "x-training-maximum": 79, "x-training-minimum": 18, **age_limits},
+        "income k$": {
+            "anyOf": [{"type": "number", "x-training-maximum": 80, "x-training-minimum": 14.5,
+                       **({"minimum": 11, "maximum": 84} if tolerance else {})}, {"type": "null"}],
+            "description": f"Seen in training: 14.5 to 80; {'accepted: 11 to 84' if tolerance else served}; "
+                           "null when unknown.",
+            "title": "Income K$",
+        },
+        "colour": {"anyOf": [{"enum": ["blue", "green", "red"], "type": "string"}, {"type": "null"}],
+                   "description": "One of 3 categories; null when unknown.", "title": "Colour"},
+        "member": {"description": "true or false.", "title": "Member", "type": "boolean"},
+    }
