@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from api.serving.bundle import load_estimator
-from api.serving.card import read_card
+from api.serving.card import FeatureSpec, read_card
+from api.serving.fields import describe
 from api.serving.schemas import build_schemas
 from tests.factories import EXAMPLE_MODELS, save_tiny_classifier, saved
 
@@ -179,3 +180,23 @@ def test_each_kind_of_field_has_its_exact_json_schema(tmp_path, tolerance):
                    "description": "One of 3 categories; null when unknown.", "title": "Colour"},
         "member": {"description": "true or false.", "title": "Member", "type": "boolean"},
     }
+
+
+DESCRIBED = [
+    # The card's words as written, only a closing full stop dropped; then what the field takes.
+    (FeatureSpec(name="x", type="number"), "Any finite number."),
+    (FeatureSpec(name="x", type="integer", description="Floors above street level."), "Floors above street level. "
+     "Any whole number."),
+    (FeatureSpec(name="x", type="number", nullable=True, description="Reading of gauge X"),
+     "Reading of gauge X. Any finite number; null when unknown."),
+    (FeatureSpec(name="x", type="integer", minimum=1, maximum=12, description="Month..."),
+     "Month. Seen in training: 1 to 12; a value outside is served and named in the response's `out_of_range`."),
+    (FeatureSpec(name="x", type="category", categories=["a", "b"], description="Grade"), "Grade. One of 2 categories."),
+    (FeatureSpec(name="x", type="boolean"), "true or false."),
+]
+
+
+@pytest.mark.parametrize(("spec", "words"), DESCRIBED)
+def test_a_fields_description_in_docs_is_the_cards_words_then_what_it_takes(spec, words):
+    # A number whose training range is unknown (an uploaded ONNX model's card may have none) is "any".
+    assert describe(spec, None) == words
