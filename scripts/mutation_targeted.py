@@ -55,7 +55,8 @@ TARGETS = {
     ),
     "api.serving.card.": (["tests/test_card.py"], ["tests/test_bundle.py", "tests/test_schemas.py"]),
     "api.serving.fields.": (
-        ["tests/test_openapi_snapshot.py", "tests/test_strict_types.py", "tests/test_ranges.py", "tests/test_schemas.py"],
+        ["tests/test_openapi_snapshot.py", "tests/test_strict_types.py", "tests/test_ranges.py",
+         "tests/test_schemas.py"],
         ["tests/test_batch_rules.py", "tests/test_out_of_range.py"],
     ),
     "api.serving.schemas.": (

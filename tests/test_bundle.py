@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import re
@@ -12,6 +13,9 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from api.bundle import main
 from api.errors import BundleError
@@ -292,17 +296,14 @@ def test_a_module_importable_only_beside_the_notebook_is_refused_as_the_server_w
     (notebooks / "beside_notebook.py").write_text("def doubled(x):\n    return x * 2\n")
     monkeypatch.chdir(notebooks)
     monkeypatch.syspath_prepend(str(notebooks))
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    import beside_notebook
-
+    beside_notebook = importlib.import_module("beside_notebook")
     frame, target = mixed_frame()
     frame = frame[["age"]]
     model = make_pipeline(FunctionTransformer(beside_notebook.doubled), LogisticRegression()).fit(frame, target)
     with pytest.raises(BundleError) as refused:
         save_bundle(model, frame, target, "beside", models_dir=tmp_path / "models")
     assert str(refused.value).startswith("the bundle does not load in a fresh Python the way the server loads it: ")
-    assert "the module 'beside_notebook' it needs is not importable here: add it to the repository" in str(refused.value)
+    assert "the module 'beside_notebook' it needs is not importable here: add it to the repository" in str(
+        refused.value
+    )
     assert not (tmp_path / "models" / "beside").exists()

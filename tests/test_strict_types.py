@@ -66,7 +66,7 @@ CASES = {
     "3.5 for an integer": ("flight-delay", "month", 3.5, "Input should be a valid integer",
                            "send a whole number: this field takes no fractions"),
     "integer past 64 bits": ("flight-delay", "distance", 2**63,
-                             f"{2**63} is too large for a whole number the model can read (64 bits)",
+                             f"{2**63} does not fit in a whole number the model can read (64 bits)",
                              f"send a whole number from {-2**63} to {2**63 - 1}"),
     "text for a number": ("penguins", "bill_length_mm", "302", "Input should be a valid number",
                           "send 302 without quotes: a JSON number, not text"),
@@ -143,3 +143,23 @@ def test_an_integer_coded_category_takes_its_whole_numbers_only(tmp_path, tolera
         assert error["loc"] == ("rows", 0, "origin") and message in error["msg"]
         if "category" in message:
             assert error["ctx"]["hint"] == "send one of 1, 2, 3"
+
+
+def test_whole_numbers_are_taken_up_to_64_bits_and_refused_one_past():
+    # The training columns are int64: its two ends are whole numbers the model can read, one past is not.
+    card = read_card(EXAMPLE_MODELS / "flight-delay")
+    schemas = build_schemas(card, tolerance=None, max_batch_rows=10)
+    row = card.examples[0]
+    for value in (-(2**63), 2**63 - 1):
+        sent = json.dumps({"rows": [{**row, "distance": value}]})
+        assert schemas.batch_rows.validate_json(sent)["rows"][0]["distance"] == value
+        assert schemas.batch.model_validate_json(sent).rows[0].model_dump(by_alias=True)["distance"] == value
+    for value in (-(2**63) - 1, 2**63):
+        sent = json.dumps({"rows": [{**row, "distance": value}]})
+        with pytest.raises(ValidationError):
+            schemas.batch_rows.validate_json(sent)
+        with pytest.raises(ValidationError) as refused:
+            schemas.batch.model_validate_json(sent)
+        [error] = refused.value.errors()
+        assert error["msg"] == f"{value} does not fit in a whole number the model can read (64 bits)"
+        assert error["ctx"]["hint"] == f"send a whole number from {-(2**63)} to {2**63 - 1}"

@@ -96,7 +96,7 @@ def _range_checker(spec: FeatureSpec, low: float, high: float):
         if not low <= value <= high:
             raise PydanticCustomError(
                 "out_of_range",
-                "{value} " + why.replace("{", "{{").replace("}", "}}"),
+                "{value} " + why,  # numbers and words only: no brace for the template to read
                 {"value": value, "hint": f"send a value {between}"},
             )
         return value
@@ -108,7 +108,7 @@ def _int64_checker(value: int) -> int:
     if not INT64[0] <= value <= INT64[1]:
         raise PydanticCustomError(
             "int64_overflow",
-            "{value} is too large for a whole number the model can read (64 bits)",
+            "{value} does not fit in a whole number the model can read (64 bits)",
             {"value": value, "hint": f"send a whole number from {INT64[0]} to {INT64[1]}"},
         )
     return value

@@ -144,12 +144,9 @@ class Registry:
             self._entries = {**self._entries, name: entry}
         changed = entry.card != card
         entry.path, entry.sha256, entry.state, entry.error, entry.predictor = path, sha256, "pending", None, None
-        try:
-            entry.schemas = build_schemas(card, tolerance=self.tolerance, max_batch_rows=self.max_batch_rows)
-            entry.card = card
-        except BundleError as exc:
-            entry.fail(exc.message)
-            return entry
+        # A card from the database was checked when it was read: its schemas build (read_card is what refuses).
+        entry.schemas = build_schemas(card, tolerance=self.tolerance, max_batch_rows=self.max_batch_rows)
+        entry.card = card
         if changed and self.on_card_change is not None:
             self.on_card_change(entry)
         return entry
