@@ -254,3 +254,42 @@ def test_a_shutdown_with_the_database_away_says_where_the_rows_wait_and_the_next
         assert restarted.stats().replayed == 4
     finally:
         restarted.stop()
+
+
+def _in_memory(log: PredictionLog) -> int:
+    stats = log.stats()
+    return stats.queued - stats.spilled
+
+
+def _spooler_waits(log: PredictionLog) -> bool:
+    """The spooler is blocked waiting for records: what a record's wake-up, or its absence, acts on. Read from
+    the condition's waiters (CPython's), since nothing a user sees changes at that moment."""
+    return len(log._changed._waiters) == 1
+
+
+def test_a_full_batch_leaves_memory_at_once_not_at_the_flush(tmp_path):
+    # The first record starts a 30-second flush clock; the record that fills the batch cuts it short.
+    log = _log(tmp_path, f"sqlite:///{tmp_path / 'log.db'}", batch_size=5, flush_seconds=30)
+    log.start()
+    try:
+        log.record(_records("first", 1))
+        assert wait_until(lambda: _spooler_waits(log), timeout=10)  # with the first record's clock running
+        log.record(_records("fills-the-batch", 4))
+        assert wait_until(lambda: _in_memory(log) == 0, timeout=10), log.stats()
+    finally:
+        log.stop(timeout=10)
+    assert log.stats().dropped == 0
+
+
+def test_the_first_record_starts_the_flush_clock(tmp_path):
+    # A lone record waits flush_seconds for company, then goes to disk: counted from its arrival, not from
+    # whenever the idle spooler would next have looked (up to twice as long in memory, where a crash loses it).
+    log = _log(tmp_path, f"sqlite:///{tmp_path / 'log.db'}", batch_size=100, flush_seconds=2)
+    log.start()
+    try:
+        log.record(_records("a-full-batch", 100))  # spooled at once; the spooler then starts an idle wait
+        assert wait_until(lambda: _in_memory(log) == 0 and _spooler_waits(log), timeout=10)
+        log.record(_records("alone", 1))
+        assert wait_until(lambda: _in_memory(log) == 0, timeout=3.4), log.stats()
+    finally:
+        log.stop(timeout=10)
