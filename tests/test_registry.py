@@ -139,6 +139,9 @@ def test_a_model_still_loading_or_failed_says_so_and_an_unknown_one_gets_the_clo
 @pytest.mark.parametrize("engine", ["auto", "sklearn"])
 def test_loading_serves_each_bundle_on_the_engine_asked_and_times_it(found, engine):
     loader = found.load_all_in_background(allow_version_mismatch=False, engine=engine)
+    # Named in a thread dump or a traceback ("Exception in thread model-loader"), and a daemon: stopping
+    # the server while a slow bundle still unpickles does not wait for it.
+    assert (loader.name, loader.daemon) == ("model-loader", True)
     loader.join(60)
     assert found.wait_loaded(0) is True
     entry = found.get("tiny-clf")  # skl2onnx cannot convert it: scikit-learn serves it either way
