@@ -233,7 +233,7 @@ def test_find_gives_the_entry_by_name_or_none(found):
 def test_wait_settled_waits_for_what_runs_after_the_models_load(found):
     # Before any loader, nothing is unsettled; with one, the models can be ready while its `finish`
     # (storing new bundles in the database) still runs, and wait_settled waits for that too.
-    assert Registry([], found.models_dir).wait_settled(0) is True
+    assert Registry([], found.models_dir, tolerance=None, max_batch_rows=10).wait_settled(0) is True
     release, began = threading.Event(), []
 
     def prepare(registry):

@@ -71,8 +71,9 @@ class Registry:
     """Every bundle found in the models directory, by name."""
 
     def __init__(
-        self, entries: list[ModelEntry], models_dir: Path, *, tolerance: float | None = None, max_batch_rows: int = 1000
+        self, entries: list[ModelEntry], models_dir: Path, *, tolerance: float | None, max_batch_rows: int
     ) -> None:
+        # No defaults: both come from the settings (STRICT_RANGES, MAX_BATCH_ROWS), through discover().
         self._entries = {entry.name: entry for entry in entries}
         self.models_dir = models_dir
         self.tolerance, self.max_batch_rows = tolerance, max_batch_rows
