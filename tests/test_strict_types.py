@@ -8,14 +8,16 @@ the explaining model for the words). Each case goes through both.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from api.app import create_app
-from api.serving.card import read_card
+from api.serving.card import FeatureSpec, read_card
+from api.serving.fields import explained
 from api.serving.schemas import build_schemas
 from api.settings import Settings
 from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier, saved
@@ -41,13 +43,13 @@ def client(tmp_path_factory) -> Iterator[TestClient]:
 
 def _refusal(client: TestClient, model: str, row: dict, route: str) -> tuple[dict, str]:
     """The 422's one detail for ``row`` sent alone, or as the 4th row of a batch; and the field prefix."""
+    # Encoded here, not by httpx: json.dumps writes NaN and Infinity as a careless client does, httpx refuses to.
     if route == "batch":
         good = read_card(client.app.state.registry.get(model).path).examples[0]
-        response = client.post(f"/models/{model}/predict/batch", json={"rows": [good, good, good, row]})
-        prefix = "rows.3."
+        body, path, prefix = {"rows": [good, good, good, row]}, f"/models/{model}/predict/batch", "rows.3."
     else:
-        response = client.post(f"/models/{model}/predict", json=row)
-        prefix = ""
+        body, path, prefix = row, f"/models/{model}/predict", ""
+    response = client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["error"] == "invalid_input"
@@ -68,6 +70,12 @@ CASES = {
     "integer past 64 bits": ("flight-delay", "distance", 2**63,
                              f"{2**63} does not fit in a whole number the model can read (64 bits)",
                              f"send a whole number from {-2**63} to {2**63 - 1}"),
+    "Infinity for a number": ("penguins", "bill_length_mm", math.inf, "Input should be a finite number",
+                              "send a finite number: JSON has no NaN or Infinity"),
+    "-Infinity for a number": ("penguins", "bill_depth_mm", -math.inf, "Input should be a finite number",
+                               "send a finite number: JSON has no NaN or Infinity"),
+    "NaN for a number": ("penguins", "body_mass_g", math.nan, "Input should be a finite number",
+                         "send a finite number: JSON has no NaN or Infinity"),
     "text for a number": ("penguins", "bill_length_mm", "302", "Input should be a valid number",
                           "send 302 without quotes: a JSON number, not text"),
     "text for a fraction": ("penguins", "body_mass_g", "45.5", "Input should be a valid number",
@@ -163,3 +171,17 @@ def test_whole_numbers_are_taken_up_to_64_bits_and_refused_one_past():
         [error] = refused.value.errors()
         assert error["msg"] == f"{value} does not fit in a whole number the model can read (64 bits)"
         assert error["ctx"]["hint"] == f"send a whole number from {-(2**63)} to {2**63 - 1}"
+
+
+@pytest.mark.parametrize(("count", "listed"), [
+    (20, ", ".join(map(str, range(1, 21)))),
+    (21, ", ".join(map(str, range(1, 21))) + ", …"),
+])
+def test_an_integer_coded_categorys_hint_lists_twenty_codes_at_most(count, listed):
+    # A hint is read beside the field in the demo: past twenty codes it says there are more.
+    spec = FeatureSpec(name="code", type="category", categories=list(range(1, count + 1)))
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(explained(spec, None)).validate_python(99)
+    [error] = refused.value.errors()
+    assert error["msg"] == "99 is not a category this model was trained on"
+    assert error["ctx"]["hint"] == f"send one of {listed}"

@@ -46,7 +46,7 @@ def test_a_lone_surrogate_on_the_single_row_route_is_echoed_escaped(examples_cli
     body = _refused(examples_client, "one row", _penguin_with("island", b'"\\ud800"'))
     # json.loads reads it; the 422 quotes it as the six characters \ud800 rather than failing to encode.
     assert body["details"] == [{"field": "island", "message": "'\\ud800' is not a category this model was "
-                                "trained on", "hint": None}]
+                                "trained on", "hint": "send one of Biscoe, Dream, Torgersen"}]
     body = _refused(examples_client, "one row", _penguin_with("sex", b'"fe\\udc00male"'))
     assert body["details"] == [{"field": "sex", "message": "'fe\\udc00male' is not a category this model was "
                                 "trained on", "hint": "did you mean 'female'?"}]

@@ -115,12 +115,13 @@ def _int64_checker(value: int) -> int:
 
 
 def _category_checker(spec: FeatureSpec):
-    known = frozenset(spec.categories or ())
+    categories = spec.categories or []
+    known = frozenset(categories)
+    listed = ", ".join(map(str, categories[:20])) + (", …" if len(categories) > 20 else "")
     if _int_categories(spec):
-        listed = ", ".join(map(str, spec.categories[:20])) + (", …" if len(spec.categories) > 20 else "")
         hint_for = lambda value: f"send one of {listed}"  # noqa: E731 -- the two kinds share one checker
-    else:
-        hint_for = lambda value: f"did you mean '{s}'?" if (s := closest(value, known)) else None  # noqa: E731
+    else:  # a near name is the likelier fix (a typo, another case); with none, what the field takes
+        hint_for = lambda value: f"did you mean '{s}'?" if (s := closest(value, known)) else f"send one of {listed}"  # noqa: E731
 
     def check(value: Any) -> Any:
         if value not in known:
