@@ -57,7 +57,7 @@ TARGETS = {
     "api.serving.fields.": (
         ["tests/test_openapi_snapshot.py", "tests/test_strict_types.py", "tests/test_ranges.py",
          "tests/test_schemas.py"],
-        ["tests/test_batch_rules.py", "tests/test_out_of_range.py"],
+        ["tests/test_batch_rules.py", "tests/test_out_of_range.py", "tests/test_unreadable_bodies.py"],
     ),
     "api.serving.schemas.": (
         ["tests/test_schemas.py", "tests/test_batch_rules.py"],
