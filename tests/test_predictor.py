@@ -8,10 +8,11 @@ import pytest
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.svm import LinearSVC
 
 from api.errors import PredictionFailedError
-from api.serving.bundle import load_engine, save_bundle
+from api.serving.bundle import load_engine, load_estimator, save_bundle
 from api.serving.predictor import MAX_ISOLATION_CALLS, MAX_NAMED_FAILURES, Predictor
 from tests.factories import dose_frame, save_log_classifier, saved
 
@@ -199,3 +200,21 @@ def test_predictor_reports_the_first_line_of_the_models_error_cut_to_200_charact
     with pytest.raises(PredictionFailedError) as caught:
         Predictor(card, Raises(predictor.engine, error)).predict([GOOD])
     assert caught.value.failures == {0: reason}
+
+
+def _save_label_only(models_dir):
+    """A classifier without predict_proba: its outcomes carry a prediction and nothing else."""
+    frame, target = dose_frame()
+    model = make_pipeline(StandardScaler(), LinearSVC()).fit(frame.iloc[:150], target.iloc[:150])
+    return save_bundle(model, frame.iloc[:150], target.iloc[:150], "dose-label-only", features_test=frame.iloc[150:],
+                       target_test=target.iloc[150:], models_dir=models_dir, quiet=True)
+
+
+@pytest.mark.parametrize("engine", ["sklearn", "onnx"])
+def test_a_label_only_classifier_answers_each_row_with_its_class_alone(tmp_path, engine):
+    card = saved(_save_label_only, tmp_path)
+    loaded, _ = load_engine(tmp_path / card.name, card, engine=engine, allow_version_mismatch=False)
+    estimator, _ = load_estimator(tmp_path / card.name, card, allow_version_mismatch=False)
+    frame, _ = dose_frame()
+    outcomes = Predictor(card, loaded).predict(frame.iloc[150:].to_dict("records"))
+    assert outcomes == [{"prediction": label} for label in estimator.predict(frame.iloc[150:])]

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.app import create_app
 from api.serving.card import FeatureSpec, read_card
-from api.serving.fields import explained
+from api.serving.fields import explained, plain
 from api.serving.schemas import build_schemas
 from api.settings import Settings
 from tests.factories import EXAMPLE_MODELS, int_coded, save_tiny_classifier, saved
@@ -185,3 +185,19 @@ def test_an_integer_coded_categorys_hint_lists_twenty_codes_at_most(count, liste
     [error] = refused.value.errors()
     assert error["msg"] == "99 is not a category this model was trained on"
     assert error["ctx"]["hint"] == f"send one of {listed}"
+
+
+def test_a_category_never_seen_in_training_takes_null_only_on_both_checks():
+    # A column empty in training has no category: the fast check hands it to the explaining one, so both
+    # refuse any value, and the refusal says what the field takes.
+    spec = FeatureSpec(name="code", type="category", categories=[], nullable=True)
+    fast, slow = TypeAdapter(plain(spec, None)), TypeAdapter(explained(spec, None))
+    assert fast.validate_json("null") is None and slow.validate_json("null") is None
+    for value in ('"a"', "1", "true"):
+        with pytest.raises(ValidationError):
+            fast.validate_json(value)
+    with pytest.raises(ValidationError) as refused:
+        slow.validate_json('"a"')
+    [error] = refused.value.errors()
+    assert (error["msg"], error["ctx"]["hint"]) == (
+        "'a' is not a category this model was trained on", "send null: this field had no value in training")

@@ -118,7 +118,9 @@ def _category_checker(spec: FeatureSpec):
     categories = spec.categories or []
     known = frozenset(categories)
     listed = ", ".join(map(str, categories[:20])) + (", …" if len(categories) > 20 else "")
-    if _int_categories(spec):
+    if not categories:  # the column was empty in training: null is all it takes
+        hint_for = lambda value: "send null: this field had no value in training"  # noqa: E731
+    elif _int_categories(spec):
         hint_for = lambda value: f"send one of {listed}"  # noqa: E731 -- the two kinds share one checker
     else:  # a near name is the likelier fix (a typo, another case); with none, what the field takes
         hint_for = lambda value: f"did you mean '{s}'?" if (s := closest(value, known)) else f"send one of {listed}"  # noqa: E731
