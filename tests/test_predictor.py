@@ -218,3 +218,23 @@ def test_a_label_only_classifier_answers_each_row_with_its_class_alone(tmp_path,
     frame, _ = dose_frame()
     outcomes = Predictor(card, loaded).predict(frame.iloc[150:].to_dict("records"))
     assert outcomes == [{"prediction": label} for label in estimator.predict(frame.iloc[150:])]
+
+
+@pytest.mark.parametrize(("rows", "blamed"), [([GOOD, POISON], [1]), ([POISON, GOOD], [0]), ([POISON], [0])])
+def test_predictor_names_the_failing_row_of_the_smallest_batches(dose, rows, blamed):
+    # From two rows on, the failing one is found, not assumed to be the first.
+    _, predictor = dose
+    with pytest.raises(PredictionFailedError) as caught:
+        predictor.predict(rows)
+    assert sorted(caught.value.failures) == blamed
+    assert caught.value.failures[blamed[0]] == "the model raised ValueError: Input X contains NaN."
+
+
+def test_a_card_listing_other_classes_than_the_model_answers_is_an_error_naming_both(dose):
+    # A bundle whose card and model disagree on the classes cannot pair probabilities with labels.
+    card, predictor = dose
+    wrong = Predictor(card.model_copy(update={"classes": ["failed", "worked", "unsure"]}), predictor.engine)
+    with pytest.raises(ValueError) as refused:
+        wrong.predict([GOOD])
+    assert str(refused.value) == (
+        "the model gives 2 probabilities per row; its card lists ['failed', 'worked', 'unsure']")
