@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
 
 from api.errors import PredictionFailedError
 from api.serving.bundle import load_engine, load_estimator, save_bundle
-from api.serving.predictor import MAX_ISOLATION_CALLS, MAX_NAMED_FAILURES, Predictor
+from api.serving.predictor import _NOT_FINITE, MAX_ISOLATION_CALLS, MAX_NAMED_FAILURES, Predictor
 from tests.factories import dose_frame, save_log_classifier, saved
 
 GOOD = {"dose": 12.5, "weight kg": 70.0}
@@ -238,3 +240,24 @@ def test_a_card_listing_other_classes_than_the_model_answers_is_an_error_naming_
         wrong.predict([GOOD])
     assert str(refused.value) == (
         "the model gives 2 probabilities per row; its card lists ['failed', 'worked', 'unsure']")
+
+
+def _save_scaled_logistic(models_dir):
+    frame, target = dose_frame()
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame.iloc[:150], target.iloc[:150])
+    return save_bundle(model, frame.iloc[:150], target.iloc[:150], "dose-scaled", features_test=frame.iloc[150:],
+                       target_test=target.iloc[150:], models_dir=models_dir, quiet=True)
+
+
+def test_a_row_answered_with_nan_probabilities_is_named_alone(tmp_path):
+    # onnxruntime checks no input: 1e308, a finite JSON number, is infinite in float32; two such inputs
+    # pulling the score opposite ways make it NaN, and every probability of the row. That row is named, by its
+    # index, and no other.
+    card = saved(_save_scaled_logistic, tmp_path)
+    loaded, _ = load_engine(tmp_path / card.name, card, engine="onnx", allow_version_mismatch=False)
+    rows = [GOOD, GOOD, {"dose": 1e308, "weight kg": 1e308}, GOOD]
+    # As served: NumPy's overflow warning is only a warning there (the suite makes warnings errors).
+    with pytest.raises(PredictionFailedError) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        Predictor(card, loaded).predict(rows)
+    assert caught.value.failures == {2: _NOT_FINITE}

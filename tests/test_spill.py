@@ -4,6 +4,7 @@ stored are never stored again, whatever the file's own header says."""
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -248,7 +249,10 @@ def test_a_shutdown_with_the_database_away_says_where_the_rows_wait_and_the_next
     )
     home.mkdir()
     restarted = _log(tmp_path, url)
-    restarted.start()
+    with caplog.at_level("INFO", logger="freeport.predlog"):
+        restarted.start()
+    assert (f"prediction log: 4 records left in {spill_path} by an earlier process will be stored first"
+            in caplog.messages)
     try:
         assert wait_until(lambda: restarted.stats().written == 4, timeout=20)
         assert restarted.stats().replayed == 4
@@ -293,3 +297,30 @@ def test_the_first_record_starts_the_flush_clock(tmp_path):
         assert wait_until(lambda: _in_memory(log) == 0, timeout=3.4), log.stats()
     finally:
         log.stop(timeout=10)
+
+
+def test_the_logs_threads_are_named_daemons(tmp_path):
+    # Named in a thread dump or "Exception in thread …"; daemons, so a process that ends without a clean
+    # shutdown (a test, a crash) is not held open by them. A clean shutdown is stop()'s work.
+    log = _log(tmp_path, f"sqlite:///{tmp_path / 'log.db'}")
+    log.start()
+    try:
+        ours = {(t.name, t.daemon) for t in threading.enumerate() if t.name.startswith("prediction-log")}
+        assert ours == {("prediction-log-spooler", True), ("prediction-log", True)}
+    finally:
+        log.stop(timeout=10)
+
+
+def test_a_full_memory_alone_refuses_nothing(tmp_path):
+    # Requests are refused only when memory is at its bound *and* the spill is full: memory fills ahead of
+    # the spooler (here, before it starts) and is emptied to the spill as soon as it runs.
+    log = _log(tmp_path, f"sqlite:///{tmp_path / 'log.db'}", queue_size=5)
+    log.record(_records("ahead-of-the-spooler", 5))
+    assert log.refusing is False
+    log.start()
+    try:
+        assert wait_until(lambda: _in_memory(log) == 0, timeout=10), log.stats()
+        assert log.refusing is False
+    finally:
+        log.stop(timeout=10)
+    assert log.stats().dropped == 0
