@@ -315,14 +315,23 @@ def test_the_logs_threads_are_named_daemons(tmp_path):
 
 def test_a_full_memory_alone_refuses_nothing(tmp_path):
     # Requests are refused only when memory is at its bound *and* the spill is full: memory fills ahead of
-    # the spooler (here, before it starts) and is emptied to the spill as soon as it runs.
-    log = _log(tmp_path, f"sqlite:///{tmp_path / 'log.db'}", queue_size=5)
-    log.record(_records("ahead-of-the-spooler", 5))
+    # the spooler (before it starts, or within a flush) and is emptied to the spill when it runs.
+    log = _log(tmp_path, f"sqlite:///{tmp_path / 'log.db'}", queue_size=5, batch_size=10, flush_seconds=30)
+    log.record(_records("ahead-of-the-spooler", 10))
     assert log.refusing is False
     log.start()
     try:
-        assert wait_until(lambda: _in_memory(log) == 0, timeout=10), log.stats()
+        assert wait_until(lambda: _in_memory(log) == 0, timeout=10), log.stats()  # a full batch: at once
+        log.record(_records("within-the-flush", 5))  # memory at its bound, the spill with room to spare
         assert log.refusing is False
     finally:
         log.stop(timeout=10)
+    assert log.stats().dropped == 0
+
+
+def test_a_log_never_started_stops_cleanly():
+    # The app stops the log on its way out even when start-up failed before starting it.
+    log = PredictionLog(lambda: None, spill_dir=Path("/nonexistent"), queue_size=5, batch_size=5, flush_seconds=1,
+                        spill_max_bytes=1 << 20)
+    log.stop(timeout=1)
     assert log.stats().dropped == 0
