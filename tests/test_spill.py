@@ -280,6 +280,7 @@ def test_a_full_batch_leaves_memory_at_once_not_at_the_flush(tmp_path):
     try:
         log.record(_records("first", 1))
         assert wait_until(lambda: _spooler_waits(log), timeout=10)  # with the first record's clock running
+        assert _in_memory(log) == 1  # waiting for company: one write for many records, not one each
         log.record(_records("fills-the-batch", 4))
         assert wait_until(lambda: _in_memory(log) == 0, timeout=10), log.stats()
     finally:
@@ -335,3 +336,15 @@ def test_a_log_never_started_stops_cleanly():
                         spill_max_bytes=1 << 20)
     log.stop(timeout=1)
     assert log.stats().dropped == 0
+
+
+def test_a_shutdown_while_the_models_still_load_does_not_wait_for_them(tmp_path):
+    # At start-up the database waits for the models (``after``); a stop meanwhile (a deploy replaced the
+    # instance) ends that wait at once: were it waited out, pytest-timeout would fail the test first.
+    loaded = threading.Event()  # never set: the models are still loading
+    log = _log(tmp_path, f"sqlite:///{tmp_path / 'log.db'}")
+    log.start(after=loaded.wait)
+    log.record(_records("while-loading", 3))
+    assert wait_until(lambda: log.stats().spilled == 3, timeout=10)
+    log.stop(timeout=600)
+    assert log.stats().dropped == 0 and not loaded.is_set()
