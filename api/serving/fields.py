@@ -118,12 +118,14 @@ def _category_checker(spec: FeatureSpec):
     categories = spec.categories or []
     known = frozenset(categories)
     listed = ", ".join(map(str, categories[:20])) + (", …" if len(categories) > 20 else "")
-    if not categories:  # the column was empty in training: null is all it takes
-        hint_for = lambda value: "send null: this field had no value in training"  # noqa: E731
-    elif _int_categories(spec):
-        hint_for = lambda value: f"send one of {listed}"  # noqa: E731 -- the two kinds share one checker
-    else:  # a near name is the likelier fix (a typo, another case); with none, what the field takes
-        hint_for = lambda value: f"did you mean '{s}'?" if (s := closest(value, known)) else f"send one of {listed}"  # noqa: E731
+    # What the field takes (an empty column in training takes null alone); for text, a near name first,
+    # the likelier fix (a typo, another case). Worked out once here, not per refused value.
+    takes = f"send one of {listed}" if categories else "send null: this field had no value in training"
+    text = not _int_categories(spec)
+
+    def hint_for(value: Any) -> str:
+        near = closest(value, known) if text else None
+        return f"did you mean '{near}'?" if near else takes
 
     def check(value: Any) -> Any:
         if value not in known:
