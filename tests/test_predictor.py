@@ -204,17 +204,20 @@ def test_predictor_reports_the_first_line_of_the_models_error_cut_to_200_charact
     assert caught.value.failures == {0: reason}
 
 
-def _save_label_only(models_dir):
-    """A classifier without predict_proba: its outcomes carry a prediction and nothing else."""
+FINAL_STEPS = {"label-only": LinearSVC, "logistic": LogisticRegression}  # LinearSVC has no predict_proba
+
+
+def _save_scaled(models_dir, final: str):
+    """Scaled doses into ``FINAL_STEPS[final]``, saved as ``dose-<final>`` (both convert to ONNX)."""
     frame, target = dose_frame()
-    model = make_pipeline(StandardScaler(), LinearSVC()).fit(frame.iloc[:150], target.iloc[:150])
-    return save_bundle(model, frame.iloc[:150], target.iloc[:150], "dose-label-only", features_test=frame.iloc[150:],
+    model = make_pipeline(StandardScaler(), FINAL_STEPS[final]()).fit(frame.iloc[:150], target.iloc[:150])
+    return save_bundle(model, frame.iloc[:150], target.iloc[:150], f"dose-{final}", features_test=frame.iloc[150:],
                        target_test=target.iloc[150:], models_dir=models_dir, quiet=True)
 
 
 @pytest.mark.parametrize("engine", ["sklearn", "onnx"])
 def test_a_label_only_classifier_answers_each_row_with_its_class_alone(tmp_path, engine):
-    card = saved(_save_label_only, tmp_path)
+    card = saved(_save_scaled, tmp_path, "label-only")
     loaded, _ = load_engine(tmp_path / card.name, card, engine=engine, allow_version_mismatch=False)
     estimator, _ = load_estimator(tmp_path / card.name, card, allow_version_mismatch=False)
     frame, _ = dose_frame()
@@ -242,18 +245,11 @@ def test_a_card_listing_other_classes_than_the_model_answers_is_an_error_naming_
         "the model gives 2 probabilities per row; its card lists ['failed', 'worked', 'unsure']")
 
 
-def _save_scaled_logistic(models_dir):
-    frame, target = dose_frame()
-    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame.iloc[:150], target.iloc[:150])
-    return save_bundle(model, frame.iloc[:150], target.iloc[:150], "dose-scaled", features_test=frame.iloc[150:],
-                       target_test=target.iloc[150:], models_dir=models_dir, quiet=True)
-
-
 def test_a_row_answered_with_nan_probabilities_is_named_alone(tmp_path):
     # onnxruntime checks no input: 1e308, a finite JSON number, is infinite in float32; two such inputs
     # pulling the score opposite ways make it NaN, and every probability of the row. That row is named, by its
     # index, and no other.
-    card = saved(_save_scaled_logistic, tmp_path)
+    card = saved(_save_scaled, tmp_path, "logistic")
     loaded, _ = load_engine(tmp_path / card.name, card, engine="onnx", allow_version_mismatch=False)
     rows = [GOOD, GOOD, {"dose": 1e308, "weight kg": 1e308}, GOOD]
     # As served: NumPy's overflow warning is only a warning there (the suite makes warnings errors).
