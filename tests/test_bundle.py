@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -60,6 +61,29 @@ def test_save_bundle_regression_metrics(tmp_path):
     card = save_tiny_regressor(tmp_path)
     assert card.task == "regression" and card.classes is None
     assert set(card.metrics) == {"mae", "rmse", "r2"} and card.metrics["r2"] > 0.9
+
+
+def test_save_bundle_titles_a_model_after_its_name_keeps_its_description_and_profiles_its_training_rows(tmp_path):
+    frame, target = mixed_frame()
+    unnamed = target.to_numpy()  # e.g. y = frame.pop("bought").values: no name to call the target by
+    card = save_bundle(mixed_pipeline(frame, unnamed), frame, unnamed, "loan_risk-v2", models_dir=tmp_path,
+                       description="Whether a customer buys.", quiet=True)
+    assert card.title == "Loan risk v2"  # the /docs heading and the demo's tab
+    assert card.target == "target"
+    assert card.description == "Whether a customer buys."
+    assert card.estimator == "Pipeline(ColumnTransformer, LogisticRegression)"  # named in /docs
+    # The baseline drift reports compare live inputs with: every feature, over every training row.
+    assert card.training_profile.rows == len(frame) == 120
+    assert set(card.training_profile.features) == set(card.feature_names)
+    colour = card.training_profile.features["colour"]
+    assert colour.values == ["blue", "green", "red"]
+    assert sum(colour.shares) + colour.null_share == pytest.approx(1.0)
+    assert read_card(tmp_path / "loan_risk-v2") == card
+    # When, in UTC whatever the laptop's time zone; the card is indented for a person to read and edit.
+    assert abs(datetime.now(UTC) - datetime.fromisoformat(card.created_at)) < timedelta(minutes=5)
+    assert card.created_at.endswith("+00:00")
+    written = (tmp_path / "loan_risk-v2" / "card.json").read_text(encoding="utf-8")
+    assert written.startswith('{\n  "name": "loan_risk-v2",\n')
 
 
 def test_save_bundle_refuses_an_estimator_fitted_on_arrays(tmp_path):

@@ -4,6 +4,7 @@ a failed save leaves nothing behind, and a good one reports what it will cost to
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,47 @@ def test_a_bundle_that_does_not_load_in_a_fresh_python_is_refused_and_the_older_
     assert "the module 'my_transforms' it needs is not importable here" in caught.value.message
     assert _entries(models) == ["shifted"]
     assert read_card(models / "shifted") == old
+
+
+def test_a_bundle_is_checked_in_a_hidden_folder_the_server_skips_inside_a_models_folder_made_for_it(
+    tmp_path, monkeypatch
+):
+    from api.serving import bundle_probe
+
+    checking = bundle_probe.verify_in_fresh_python
+    seen = []
+
+    def watched(staged, card, estimator):
+        seen.append((staged.parent.parent, staged.parent.name, _entries(staged.parent.parent)))
+        return checking(staged, card, estimator)
+
+    monkeypatch.setattr(bundle_probe, "verify_in_fresh_python", watched)
+    models = tmp_path / "project" / "models"  # neither folder exists yet
+    save_tiny_classifier(models)
+    [(where, folder, listing)] = seen
+    # Hidden (the registry skips names starting with "."), named after the model, beside the bundles.
+    assert where == models and folder.startswith(".saving-tiny-clf-") and listing == [folder]
+    assert _entries(models) == ["tiny-clf"]
+
+
+def test_a_card_saved_where_the_locale_is_not_utf_8_is_utf_8(tmp_path):
+    # A Windows laptop writes text as cp1252 by default, a bare container as ASCII; the server reads UTF-8.
+    # Escaped: an ASCII locale cannot decode the command line itself otherwise.
+    script = textwrap.dedent("""
+        import locale, sys
+        from tests.factories import mixed_frame, mixed_pipeline
+        from api.serving.bundle import save_bundle
+        frame, target = mixed_frame()
+        save_bundle(mixed_pipeline(frame, target), frame, target, "penguins", models_dir=sys.argv[1],
+                    description="Ad\\u00e9lie, Gentoo \\u2014 and Chinstrap", quiet=True)
+        print(locale.getpreferredencoding(False))
+    """)
+    ascii_locale = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO, env=ascii_locale,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() != "UTF-8"  # the check means something only where the default is not UTF-8
+    assert read_card(tmp_path / "penguins").description == "Adélie, Gentoo — and Chinstrap"
 
 
 def test_a_lambda_is_refused_before_anything_is_written(tmp_path):
