@@ -18,7 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from api.serving.card import FeatureSpec, ModelCard
 from api.serving.engines import convert
-from tests.factories import mixed_frame, mixed_pipeline
+from tests.factories import dose_frame, mixed_frame, mixed_pipeline
 
 
 def test_rows_from_a_frame_hold_plain_python_values_and_none_where_missing():
@@ -152,3 +152,62 @@ def test_a_bug_in_the_converter_does_not_stop_the_bundle_from_being_saved(fitted
     assert result == convert.Conversion(
         None, "the ONNX conversion failed (RuntimeError: a bug in freeport); served on scikit-learn", None
     )
+
+
+@pytest.fixture(scope="module")
+def dose(tmp_path_factory):
+    """A pipeline skl2onnx converts (numbers only), its card and its held-out rows."""
+    from api.serving.bundle import load_estimator
+    from tests.factories import dose_frame, save_dose_version, saved
+
+    models = tmp_path_factory.mktemp("models")
+    card = saved(save_dose_version, models, "1")
+    model, _ = load_estimator(models / "dose", card, allow_version_mismatch=False)
+    return model, card, dose_frame()[0].iloc[150:]
+
+
+@pytest.mark.parametrize("held_out, probes", [(True, False), (False, True)], ids=["held-out only", "probes only"])
+def test_either_kind_of_row_alone_is_enough_to_check_a_conversion_on(dose, monkeypatch, held_out, probes):
+    # A pipeline may refuse every probe (an edge it raises on) or be saved without held-out rows.
+    model, card, frame = dose
+    if not probes:
+        monkeypatch.setattr(convert, "probe_rows", lambda card: [])
+    rows = convert.rows_from_frame(frame, card.feature_names) if held_out else []
+    result = convert.convert_to_onnx(model, card, rows)
+    assert result.model is not None and result.reason is None
+    assert result.check.passed and result.check.rows == (len(frame) if held_out else 0)
+    assert (result.check.probe_rows > 0) is probes
+
+
+def test_no_row_scikit_learn_answers_means_no_onnx_model_and_says_why(dose, monkeypatch):
+    model, card, _ = dose
+    monkeypatch.setattr(convert, "probe_rows", lambda card: [])
+    assert convert.convert_to_onnx(model, card, []) == convert.Conversion(
+        None, "scikit-learn answers none of the rows to check an ONNX model on; served on scikit-learn", None
+    )
+
+
+def test_a_graph_onnxruntime_cannot_load_is_no_onnx_model_and_onnxruntimes_words_say_why(dose, monkeypatch):
+    model, card, frame = dose
+    monkeypatch.setattr(convert, "_to_onnx", lambda *args: b"not a graph")  # as a converter bug would write
+    result = convert.convert_to_onnx(model, card, convert.rows_from_frame(frame, card.feature_names))
+    assert result.model is None and result.check is None
+    assert result.reason.startswith("onnxruntime cannot run it (InvalidProtobuf: ")
+    assert result.reason.endswith("); served on scikit-learn")
+
+
+def test_of_the_ways_tried_the_closest_to_scikit_learn_is_told_with_its_check(dose, monkeypatch):
+    # The first way gives a graph onnxruntime cannot load, the others a real graph of a model that learnt the
+    # opposite: the reason is the disagreement, the nearest miss, not the first failure.
+    model, card, frame = dose
+    train, target = dose_frame()
+    opposite = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        train.iloc[:150], target.iloc[:150].map({"worked": "failed", "failed": "worked"})
+    )
+    converting, broken = convert._to_onnx, iter([b"not a graph"])
+    monkeypatch.setattr(convert, "_to_onnx", lambda _, *args: next(broken, None) or converting(opposite, *args))
+    result = convert.convert_to_onnx(model, card, convert.rows_from_frame(frame, card.feature_names))
+    assert result.model is None
+    assert result.reason == ("the ONNX model disagrees with scikit-learn (label agreement 0, difference 1 > 0.001, "
+                             "on 50 held-out and 12 probe rows); served on scikit-learn")
+    assert not result.check.passed and result.check.label_agreement == 0
