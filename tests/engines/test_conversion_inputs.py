@@ -211,3 +211,38 @@ def test_of_the_ways_tried_the_closest_to_scikit_learn_is_told_with_its_check(do
     assert result.reason == ("the ONNX model disagrees with scikit-learn (label agreement 0, difference 1 > 0.001, "
                              "on 50 held-out and 12 probe rows); served on scikit-learn")
     assert not result.check.passed and result.check.label_agreement == 0
+
+
+def _input_types(graph: bytes) -> dict[str, str]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    return {i.name: i.type for i in session.get_inputs()}
+
+
+def test_an_imputer_over_whole_and_decimal_numbers_reads_both_as_decimals_of_the_precision_of_the_way_tried(dose):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.integers(18, 80, 200).astype("int64"), "income": rng.uniform(10, 200, 200)})
+    frame.loc[::7, "income"] = np.nan
+    target = pd.Series(np.where(frame["age"] > 50, "yes", "no"), name="bought")
+    model = make_pipeline(
+        ColumnTransformer([("numbers", SimpleImputer(), ["age", "income"])]), LogisticRegression()
+    ).fit(frame, target)
+    card = ModelCard.model_construct(task="classification", probabilities=True, features=[
+        FeatureSpec(name="age", type="integer", minimum=18, maximum=79),
+        FeatureSpec(name="income", type="number", minimum=10, maximum=200, nullable=True),
+    ])
+    ways = {s.name: s for s in convert.STRATEGIES}
+    # skl2onnx refuses one step over int64 and float inputs: the whole numbers are declared decimals too.
+    assert _input_types(convert._to_onnx(model, card, ways["float32"])) == {"age": "tensor(float)",
+                                                                          "income": "tensor(float)"}
+    # In float64, onnxruntime has no Imputer: that way fails rather than pass off a float32 graph as float64.
+    with pytest.raises(convert.UnconvertibleError):
+        convert._to_onnx(model, card, ways["float64"])
+    # Trees' float64 thresholds asked of a model without such trees: said as what it is, not a crash.
+    linear, dose_card, _ = dose
+    with pytest.raises(convert.UnconvertibleError) as refused:
+        convert._to_onnx(linear, dose_card, ways["float64 with float64 tree thresholds"])
+    assert str(refused.value) == (
+        "the trees could not take float64 thresholds (LogisticRegression is not a fitted HistGradientBoosting model)"
+    )
