@@ -72,6 +72,9 @@ def test_a_bundle_that_does_not_load_in_a_fresh_python_is_refused_and_the_older_
     assert "the module 'my_transforms' it needs is not importable here" in caught.value.message
     assert _entries(models) == ["shifted"]
     assert read_card(models / "shifted") == old
+    # verify=False skips that check (it costs a fresh Python): the student takes the risk, and the bundle is written.
+    unchecked = save_bundle(model, numbers, target, "shifted", models_dir=models, quiet=True, verify=False)
+    assert _entries(models) == ["shifted"] and read_card(models / "shifted") == unchecked != old
 
 
 def test_a_bundle_is_checked_in_a_hidden_folder_the_server_skips_inside_a_models_folder_made_for_it(
