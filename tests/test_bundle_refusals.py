@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from api.errors import BundleError
 from api.serving.bundle import apply_labels, save_bundle
@@ -22,6 +25,31 @@ FEATURES = [
     FeatureSpec(name="colour", type="category", categories=["blue", "red"], category_labels={"red": "Red"}),
     FeatureSpec(name="rooms", type="category", categories=list(range(1, 14))),
 ]
+
+
+def double_it(x):
+    return x * 2
+
+
+def halve_it(x):
+    return x / 2
+
+
+class Shifted(TransformerMixin, BaseEstimator):
+    """A student's own step."""
+
+    def fit(self, features, target=None):
+        self.feature_names_in_ = np.asarray(features.columns, dtype=object)
+        return self
+
+    def transform(self, features):
+        return features + 1
+
+
+# As Python names what `python train.py` or a notebook defines: pickle would store them by that name,
+# which the server, another program, cannot import.
+for _from_the_students_script in (double_it, halve_it, Shifted):
+    _from_the_students_script.__module__ = "__main__"
 
 
 def _refusal(call, *args, **kwargs) -> str:
@@ -134,3 +162,24 @@ def test_a_name_that_cannot_be_a_url_is_refused_with_the_rule_and_an_example(fit
         "'My Model' cannot name a model: use lower-case letters, digits, '-' and '_' (at most 63, starting with "
         "a letter or digit), e.g. 'house-prices'; it becomes the URL."
     )
+
+
+def test_code_from_the_script_that_was_run_is_refused_each_piece_named_once_with_the_fix(tmp_path):
+    frame, target = mixed_frame()
+    numbers = frame[["age"]]
+    fix = ("defined in the script or notebook you ran (module __main__), which the server cannot import: "
+           "move it into a module of the repository (e.g. models_code.py beside api/), import it from there, "
+           "fit again and save.")
+    one = make_pipeline(FunctionTransformer(double_it), LogisticRegression()).fit(numbers, target)
+    assert _refusal(save_bundle, one, numbers, target, "doubled", models_dir=tmp_path) == f"`double_it` is {fix}"
+    several = make_pipeline(
+        FunctionTransformer(double_it), FunctionTransformer(halve_it), Shifted(), FunctionTransformer(double_it),
+        LogisticRegression(),
+    ).fit(numbers, target)
+    assert _refusal(save_bundle, several, numbers, target, "several", models_dir=tmp_path) == (
+        f"`Shifted`, `double_it`, `halve_it` are {fix}"
+    )
+    # The estimator itself a class of the script's own.
+    own = Shifted().fit(numbers)
+    assert _refusal(save_bundle, own, numbers, target, "own", models_dir=tmp_path) == f"`Shifted` is {fix}"
+    assert list(tmp_path.iterdir()) == []
