@@ -127,7 +127,7 @@ def test_a_database_that_cannot_be_opened_keeps_rows_in_the_spill_says_why_and_s
 ):
     home = tmp_path / "not-yet"  # SQLite cannot create its file in a directory that does not exist
     log = _log(tmp_path, f"sqlite:///{home / 'log.db'}")
-    caplog.set_level("WARNING", logger="freeport.predlog")
+    caplog.set_level("INFO", logger="freeport.predlog")
     log.start()
     try:
         log.record(_records("while-down", 7))
@@ -144,9 +144,15 @@ def test_a_database_that_cannot_be_opened_keeps_rows_in_the_spill_says_why_and_s
         assert wait_until(lambda: log.stats().written == 7, timeout=20)
         after = log.stats()
         assert (after.queued, after.spilled, after.dropped, after.last_error) == (0, 0, 0, None)
-        # /stats counts each failed attempt, and the log says each one.
-        retried = [r for r in caplog.records if "database write failed, retrying" in r.getMessage()]
-        assert after.failed_writes == len(retried) >= during.failed_writes
+        # /stats counts each failed attempt, and the log says each one, the wait doubling from 0.2 s up to 5 s,
+        # then that the database is back.
+        said = [m for m in caplog.messages if "database write failed" in m]
+        assert said == [
+            f"prediction log: database write failed, retrying in {min(0.2 * 2 ** i, 5.0):.1f} s: "
+            "OperationalError: unable to open database file" for i in range(after.failed_writes)
+        ]
+        assert after.failed_writes >= during.failed_writes
+        assert caplog.messages.count("prediction log: database reachable again") == 1
         assert log.ping() is None
     finally:
         log.stop()
