@@ -6,6 +6,8 @@ wrong column, or cuts its list in the wrong place, sends the student after the w
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,6 +155,12 @@ def test_an_estimator_that_cannot_predict_its_own_training_rows_is_refused_in_it
     assert _refusal(save_bundle, model, text_ages, target, "m", models_dir=tmp_path) == (
         f"the estimator cannot predict the first rows of its own training frame (ValueError: {first_line}); "
         "pass the frame it was fitted on, with the same column types."
+    )
+    # An error without a message (a student's own step raising a bare exception) is named by its type alone.
+    mute = copy.deepcopy(model)
+    mute.predict = lambda rows: (_ for _ in ()).throw(RuntimeError())
+    assert _refusal(save_bundle, mute, frame, target, "m", models_dir=tmp_path).startswith(
+        "the estimator cannot predict the first rows of its own training frame (RuntimeError: ); pass the frame"
     )
 
 
