@@ -20,6 +20,7 @@ from demo_app.results import format_prediction
 from tests.demo.conftest import VIEWPORTS
 from tests.demo.servers import REPO, ApiProcess, StreamlitProcess
 from tests.demo.test_browser import send_penguins_at_one_spot
+from tests.pg import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -295,7 +296,9 @@ def test_streamlit_browser_first_visit_to_a_sleeping_api_shows_the_shipped_forms
         expect(banner).to_contain_text("s so far", timeout=10_000)
         progress = banner.locator(".fp-progress")
         expect(progress).to_be_visible()
-        assert in_viewport(page, banner) and in_viewport(page, progress)  # on a phone too
+        # On a phone too. Streamlit redraws the banner every second, so one look may catch the bar mid-layout:
+        # wait (with a deadline) for both on screen.
+        assert wait_until(lambda: in_viewport(page, banner) and in_viewport(page, progress), timeout=10)
         note = page.locator("#fp-copy-note")
         expect(note).to_contain_text("the forms below come from the cards shipped with this demo")
         flights = cards["flight-delay"]
