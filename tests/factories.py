@@ -24,6 +24,8 @@ from api.serving.bundle import save_bundle
 from api.serving.card import FeatureSpec, ModelCard, read_card
 
 REPO = Path(__file__).resolve().parents[1]
+# A Python whose default text encoding is ASCII, as in a bare container (no locale coercion, no UTF-8 mode).
+ASCII_LOCALE = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
 EXAMPLE_MODELS = REPO / "models"
 
 

@@ -4,7 +4,6 @@ a failed save leaves nothing behind, and a good one reports what it will cost to
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from api.bundle import main
 from api.errors import BundleError
 from api.serving.bundle import ARTIFACT_FILE, ONNX_FILE, load_engine, save_bundle
 from api.serving.card import read_card
-from tests.factories import EXAMPLE_MODELS, REPO, mixed_frame, mixed_pipeline, save_tiny_classifier
+from tests.factories import ASCII_LOCALE, EXAMPLE_MODELS, REPO, mixed_frame, mixed_pipeline, save_tiny_classifier
 
 
 def _entries(folder):
@@ -110,8 +109,7 @@ def test_a_card_saved_where_the_locale_is_not_utf_8_is_utf_8(tmp_path):
                     description="Ad\\u00e9lie, Gentoo \\u2014 and Chinstrap", quiet=True)
         print(locale.getpreferredencoding(False))
     """)
-    ascii_locale = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO, env=ascii_locale,
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO, env=ASCII_LOCALE,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() != "UTF-8"  # the check means something only where the default is not UTF-8

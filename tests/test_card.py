@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from api.errors import BundleError
 from api.serving.card import CARD_FILE, read_card
-from tests.factories import EXAMPLE_MODELS, REPO
+from tests.factories import ASCII_LOCALE, EXAMPLE_MODELS, REPO
 
 
 def _penguins() -> dict:
@@ -107,13 +106,12 @@ def test_read_card_reads_utf_8_whatever_the_machines_locale(tmp_path):
     card["description"] = "Adélie, Gentoo — and Chinstrap"
     folder = _card_in(tmp_path / "penguins", card)
     assert read_card(folder).description == "Adélie, Gentoo — and Chinstrap"  # here, where the locale is UTF-8
-    ascii_locale = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
     script = (
         "import locale, sys; from api.serving.card import read_card; "
         "print(locale.getpreferredencoding(False)); print(ascii(read_card(__import__('pathlib').Path(sys.argv[1]))"
         ".description))"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(folder)], cwd=REPO, env=ascii_locale,
+    done = subprocess.run([sys.executable, "-c", script, str(folder)], cwd=REPO, env=ASCII_LOCALE,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     encoding, description = done.stdout.splitlines()

@@ -17,9 +17,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from api.serving.bundle import load_estimator
 from api.serving.card import FeatureSpec, ModelCard
 from api.serving.engines import convert
-from tests.factories import dose_frame, mixed_frame, mixed_pipeline
+from tests.factories import dose_frame, mixed_frame, mixed_pipeline, save_dose_version, saved
 
 
 def test_rows_from_a_frame_hold_plain_python_values_and_none_where_missing():
@@ -158,9 +159,6 @@ def test_a_bug_in_the_converter_does_not_stop_the_bundle_from_being_saved(fitted
 @pytest.fixture(scope="module")
 def dose(tmp_path_factory):
     """A pipeline skl2onnx converts (numbers only), its card and its held-out rows."""
-    from api.serving.bundle import load_estimator
-    from tests.factories import dose_frame, save_dose_version, saved
-
     models = tmp_path_factory.mktemp("models")
     card = saved(save_dose_version, models, "1")
     model, _ = load_estimator(models / "dose", card, allow_version_mismatch=False)
