@@ -245,16 +245,27 @@ def test_a_shutdown_stores_what_memory_holds_and_lets_go_of_its_files(tmp_path):
     assert _stored(url) == 9
 
 
-def test_a_shutdown_with_every_row_stored_does_not_wait_out_its_deadline(tmp_path):
-    # The database thread, idle, waits for lines a flush at a time; a stop then ends within one, not at
-    # the deadline (were it waited out, pytest-timeout would fail the test first).
+@pytest.mark.timeout(20)
+def test_a_shutdown_with_every_row_stored_ends_at_once(tmp_path):
+    # The database thread, idle, waits for lines up to a flush at a time; the spooler's end wakes it, so a
+    # stop waits out neither its deadline nor the flush (were either waited out, pytest-timeout would fail
+    # the test first). Every instance replaced by a deploy, and every test's app, stops this way.
     url = f"sqlite:///{tmp_path / 'log.db'}"
-    log = _log(tmp_path, url, flush_seconds=1)
+    log = _log(tmp_path, url, flush_seconds=60)  # a batch of 5 is full: it leaves memory at once
     log.start()
     log.record(_records("before-shutdown", 5))
     assert wait_until(lambda: log.stats().written == 5, timeout=10)
     log.stop(timeout=600)
     assert _stored(url) == 5 and _open_files(tmp_path) == set()
+
+
+@pytest.mark.timeout(20)
+def test_waiting_for_lines_does_not_wait_once_told_none_will_come(tmp_path):
+    # Told under the spill's lock, so the wake-up cannot slip in between the database thread's last look and
+    # its wait.
+    spill = SpillFile.open(tmp_path, max_bytes=1 << 20)
+    spill.wait_for_lines(600, unless=lambda: True)
+    spill.close()
 
 
 def test_a_shutdown_with_the_database_away_says_where_the_rows_wait_and_the_next_start_stores_them(

@@ -270,6 +270,8 @@ class PredictionLog:
             with self._changed:
                 self._held = 0
         self._spooled.set()
+        with spill.changed:  # the database thread may be waiting for lines: there will be none, so it may end
+            spill.changed.notify_all()
 
     def _take_batch(self) -> list[PredictionRecord]:
         """The next batch: up to ``batch_size`` records, gathered for at most ``flush_seconds``.
@@ -327,9 +329,9 @@ class PredictionLog:
         while not self._abandoned.is_set():
             chunk = spill.read(_CHUNK_BYTES)
             if chunk is None:
-                if self._spooled.is_set() or self._abandoned.is_set():
+                if self._finished():
                     return
-                spill.wait_for_lines(self._flush_seconds)
+                spill.wait_for_lines(self._flush_seconds, unless=self._finished)
                 continue
             if not self._retry(lambda chunk=chunk: self._write(chunk)):
                 return
@@ -338,6 +340,10 @@ class PredictionLog:
             with self._changed:
                 self.written += chunk.rows
                 self.replayed += earlier
+
+    def _finished(self) -> bool:
+        """No more lines will come (the spooler is done) or none will be stored (the deadline passed)."""
+        return self._spooled.is_set() or self._abandoned.is_set()
 
     def _write(self, chunk: SpillChunk) -> None:
         from api.storage.database import store_spilled

@@ -30,6 +30,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,9 +176,13 @@ class SpillFile:
         data = data[: cut + 1]
         return SpillChunk(generation, data, data.count(b"\n"), start + len(data))
 
-    def wait_for_lines(self, timeout: float) -> None:
+    def wait_for_lines(self, timeout: float, unless: Callable[[], bool] = lambda: False) -> None:
+        """Wait at most ``timeout`` for lines to replay; not at all when ``unless()`` is already true.
+
+        ``unless`` is read under the lock whose notify wakes this wait, so a notify sent just after the
+        caller last looked is not missed (it would cost a whole ``timeout``)."""
         with self._lock:
-            if self.replayed_to >= self.end:
+            if self.replayed_to >= self.end and not unless():
                 self.changed.wait(timeout)
 
     def skip_to(self, generation: str, offset: int) -> None:
