@@ -176,7 +176,7 @@ class SpillFile:
         data = data[: cut + 1]
         return SpillChunk(generation, data, data.count(b"\n"), start + len(data))
 
-    def wait_for_lines(self, timeout: float, unless: Callable[[], bool] = lambda: False) -> None:
+    def wait_for_lines(self, timeout: float, unless: Callable[[], bool]) -> None:
         """Wait at most ``timeout`` for lines to replay; not at all when ``unless()`` is already true.
 
         ``unless`` is read under the lock whose notify wakes this wait, so a notify sent just after the
