@@ -157,8 +157,11 @@ def test_an_estimator_that_cannot_predict_its_own_training_rows_is_refused_in_it
         "pass the frame it was fitted on, with the same column types."
     )
     # An error without a message (a student's own step raising a bare exception) is named by its type alone.
+    def predict_without_a_message(rows):
+        raise RuntimeError
+
     mute = copy.deepcopy(model)
-    mute.predict = lambda rows: (_ for _ in ()).throw(RuntimeError())
+    mute.predict = predict_without_a_message
     assert _refusal(save_bundle, mute, frame, target, "m", models_dir=tmp_path).startswith(
         "the estimator cannot predict the first rows of its own training frame (RuntimeError: ); pass the frame"
     )
